@@ -90,8 +90,8 @@ def segment_labels(text: str) -> tuple[str, tuple[int, ...]]:
 def prose_paragraphs(page: str) -> list[str]:
     """Extracts the running prose of one documentation page.
 
-    Headings (a line underlined with `***` or `===`) and indented blocks
-    (grammar rules, code samples, tables) are dropped, since they are not
+    Headings (a line underlined with `***` or `===`), indented blocks
+    (grammar rules, code samples) and grid tables are dropped, since they are not
     English sentences. Lines of a paragraph are joined with single spaces.
 
     Args:
@@ -104,6 +104,8 @@ def prose_paragraphs(page: str) -> list[str]:
     for block in re.split(r"\n\s*\n", page):
         lines = [line for line in block.split("\n") if line.strip()]
         if not lines or lines[0].startswith((" ", "\t")):
+            continue
+        if any(line.startswith(("|", "+-", "+=")) for line in lines):
             continue
         if len(lines) >= 2 and _UNDERLINE.match(lines[1].strip()):
             lines = lines[2:]
