@@ -1,0 +1,47 @@
+"""birnn: Keras 2's Bidirectional wrapper and recurrent layers on PyTorch.
+
+Example:
+    >>> import torch, birnn
+    >>> layer = birnn.Bidirectional(birnn.LSTM(8, return_sequences=True))
+    >>> layer(torch.zeros(2, 5, 3)).shape
+    torch.Size([2, 5, 16])
+"""
+
+from . import activations, constraints, initializers, layers, regularizers
+from .layers import (
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    StackedRNNCells,
+    Wrapper,
+    deserialize,
+    serialize,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Bidirectional",
+    "GRUCell",
+    "LSTMCell",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "StackedRNNCells",
+    "Wrapper",
+    "activations",
+    "constraints",
+    "deserialize",
+    "initializers",
+    "layers",
+    "regularizers",
+    "serialize",
+    "__version__",
+]

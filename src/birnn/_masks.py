@@ -1,0 +1,89 @@
+"""Masks: validation, and the index arithmetic that lets masked sequences run fused.
+
+A mask is a bool tensor ``(batch, time)``; ``True`` marks a valid step. Keras
+skips masked steps: the state carries through them unchanged. So a masked
+sequence gives the same states as its valid steps packed to the left
+(``compact_order``), which a fused kernel can run as right-padded rows.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def check_mask(owner: str, mask: torch.Tensor | None, inputs: torch.Tensor) -> torch.Tensor | None:
+    """Validates ``mask`` against batch-major ``inputs`` and returns it (or ``None``).
+
+    Raises:
+        ValueError: if ``mask`` is not a bool tensor of shape ``(batch, time)`` on the
+            inputs' device.
+    """
+    if mask is None:
+        return None
+    if not torch.is_tensor(mask):
+        raise ValueError(
+            f"{owner}: mask must be a bool tensor of shape (batch, time). "
+            f"Received: {type(mask).__name__}."
+        )
+    expected = tuple(inputs.shape[:2])
+    if mask.dtype != torch.bool:
+        raise ValueError(
+            f"{owner}: mask must have dtype torch.bool, shape {expected}. "
+            f"Received: dtype {mask.dtype}."
+        )
+    if tuple(mask.shape) != expected:
+        raise ValueError(
+            f"{owner}: mask must have shape (batch, time) = {expected}. "
+            f"Received: shape {tuple(mask.shape)}."
+        )
+    if mask.device != inputs.device:
+        raise ValueError(
+            f"{owner}: mask must be on the inputs' device {inputs.device}. "
+            f"Received: a mask on {mask.device}."
+        )
+    return mask
+
+
+def compact_order(mask: torch.Tensor) -> torch.Tensor:
+    """Time indices that move each row's valid steps, in order, to the front.
+
+    Args:
+        mask: bool ``(batch, time)``.
+
+    Returns:
+        ``(batch, time)`` int64 indices: valid positions ascending, then masked ones.
+
+    Example:
+        >>> compact_order(torch.tensor([[False, True, False, True]]))
+        tensor([[1, 3, 0, 2]])
+    """
+    time = mask.shape[1]
+    positions = torch.arange(time, device=mask.device)
+    key = (~mask).long() * time + positions
+    return key.argsort(dim=1)
+
+
+def gather_steps(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``x[b, index[b, t]]`` for a batch-major ``x`` ``(batch, time, features)``."""
+    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+def reverse_valid_steps(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverses each row's first ``lengths[b]`` time steps and leaves its padding in place.
+
+    Args:
+        x: ``(batch, time, features)``.
+        lengths: ``(batch,)`` integer tensor, each in ``[0, time]``.
+
+    Returns:
+        A tensor like ``x``.
+
+    Example:
+        >>> reverse_valid_steps(torch.tensor([[[1.], [2.], [0.]]]), torch.tensor([2]))[0, :, 0]
+        tensor([2., 1., 0.])
+    """
+    time = x.shape[1]
+    positions = torch.arange(time, device=x.device).unsqueeze(0)
+    lengths = lengths.to(x.device).unsqueeze(1)
+    index = torch.where(positions < lengths, lengths - 1 - positions, positions)
+    return gather_steps(x, index)

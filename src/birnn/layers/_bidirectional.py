@@ -1,0 +1,446 @@
+"""``Wrapper`` and ``Bidirectional``: one sequence layer run in both time directions.
+
+``Bidirectional`` re-creates the wrapped layer as its forward layer, builds the
+backward layer (re-created with ``go_backwards`` flipped, or the one given),
+validates the pair, runs both on the same inputs and mask, flips the backward
+sequence back to input time order and merges.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._masks import check_mask, reverse_valid_steps
+from ._layer import Layer
+from ._serialization import deserialize, serialize
+
+_MERGE_MODES = ("sum", "mul", "concat", "ave", None)
+_SEQUENCE_LAYER_ATTRIBUTES = (
+    "go_backwards",
+    "return_sequences",
+    "return_state",
+    "get_config",
+    "from_config",
+)
+_MATCHING_ATTRIBUTES = ("stateful", "return_sequences", "return_state")
+
+
+def _accepted_call_arguments(module: nn.Module) -> frozenset[str]:
+    parameters = inspect.signature(module.forward).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return frozenset({"mask", "training", "initial_state"})
+    return frozenset(parameters)
+
+
+class Wrapper(Layer):
+    """Base class of layers that wrap another layer (Keras's ``Wrapper``).
+
+    Args:
+        layer: the wrapped layer, a ``torch.nn.Module``.
+        **kwargs: base layer arguments (``name``, ``input_shape``, ...).
+
+    Raises:
+        ValueError: if ``layer`` is not a ``torch.nn.Module``.
+    """
+
+    def __init__(self, layer: nn.Module, **kwargs: Any):
+        if not isinstance(layer, nn.Module):
+            raise ValueError(
+                f"{type(self).__name__}: layer must be a layer (a torch.nn.Module). "
+                f"Received: {layer!r:.200} of type {type(layer).__name__}."
+            )
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def _sublayers(self) -> list[Layer]:
+        return [self.layer] if isinstance(self.layer, Layer) else []
+
+    def build(self, input_shape: tuple) -> None:
+        if isinstance(self.layer, Layer):
+            self.layer._maybe_build(input_shape, self._build_device)
+        self.built = True
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["layer"] = serialize(self.layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None):
+        config = dict(config)
+        config["layer"] = deserialize(config["layer"], custom_objects)
+        return cls(**config)
+
+
+class Bidirectional(Wrapper):
+    """Runs a sequence layer forwards and backwards in time and merges the two outputs.
+
+    Keras 2's ``tf.keras.layers.Bidirectional``. The wrapped layer is not used itself: its
+    config re-creates the forward layer (``forward_<name>``, fresh weights) and, unless
+    ``backward_layer`` is given, the backward layer (``backward_<name>``, with
+    ``go_backwards`` flipped). The backward output sequence is flipped back to input time
+    order before merging. Under a mask, the states carry through masked steps and, with
+    ``return_sequences``, both directions output exactly zero there.
+
+    Args:
+        layer: an ``RNN`` instance (``LSTM``, ``GRU``, ``SimpleRNN``, ``RNN(cell)``), or any
+            layer with ``go_backwards``, ``return_sequences`` and ``return_state`` attributes
+            and ``get_config()``/``from_config()``. Beyond Keras, also a plain causal
+            ``torch.nn.Module`` mapping ``(batch, time, f)`` to ``(batch, time, g)``: its
+            backward copy (a deep copy with re-initialised parameters) reads each row's valid
+            steps in reverse (see ``reverse_valid_steps``).
+        merge_mode: ``'sum'``, ``'mul'``, ``'concat'`` (default), ``'ave'`` or ``None`` (a
+            list ``[forward, backward]``).
+        weights: optional initial weights in ``get_weights()`` order: the first half for the
+            forward layer, the second for the backward one, applied when the weights are
+            built. (Keras 2 documents this argument but silently ignores it; birnn applies it.)
+        backward_layer: optional layer for the backward direction, used as is. It must have
+            the opposite ``go_backwards`` and the same ``stateful``, ``return_sequences`` and
+            ``return_state`` as ``layer``.
+        **kwargs: base layer arguments (``name``, ``input_shape``, ``trainable``, ...).
+
+    Call arguments:
+        inputs: ``(batch, time, features)``.
+        mask: optional bool ``(batch, time)``, ``True`` at valid steps.
+        training: dropout on or off (``None`` follows ``module.train()``/``eval()``).
+        initial_state: optional list ``[*forward_states, *backward_states]``.
+
+    Returns:
+        The merged output; with ``merge_mode=None`` the list ``[forward, backward]``; with
+        ``return_state`` the states follow: ``[output, *forward_states, *backward_states]``.
+
+    Raises:
+        ValueError: if ``layer`` or ``backward_layer`` is not a sequence layer, ``merge_mode``
+            is invalid, the two layers' properties do not match, or ``initial_state`` does not
+            hold both directions' states.
+
+    Example:
+        >>> from birnn.layers import LSTM
+        >>> layer = Bidirectional(LSTM(4, return_sequences=True))
+        >>> x = torch.randn(2, 5, 3)
+        >>> mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+        >>> y = layer(x, mask=mask)
+        >>> y.shape, float(y[1, 3:].detach().abs().sum())
+        (torch.Size([2, 5, 8]), 0.0)
+    """
+
+    def __init__(
+        self,
+        layer: nn.Module,
+        merge_mode: str | None = "concat",
+        weights: list | None = None,
+        backward_layer: nn.Module | None = None,
+        **kwargs: Any,
+    ):
+        keras_layer = self._check_layer("layer", layer)
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(
+                "Bidirectional: merge_mode must be one of 'sum', 'mul', 'concat', 'ave' or "
+                f"None. Received: {merge_mode!r}."
+            )
+        if backward_layer is not None:
+            if not keras_layer or not self._check_layer("backward_layer", backward_layer):
+                raise ValueError(
+                    "Bidirectional: backward_layer needs layer and backward_layer to be "
+                    "sequence layers with go_backwards, return_sequences, return_state and "
+                    f"get_config(). Received: layer={type(layer).__name__}, "
+                    f"backward_layer={type(backward_layer).__name__}."
+                )
+        kwargs.setdefault("trainable", getattr(layer, "trainable", True))
+        if "dtype" not in kwargs and isinstance(layer, Layer):
+            kwargs["dtype"] = layer.dtype
+        super().__init__(layer, **kwargs)
+        # Keras keeps the given layer only for its config; it owns no weights here.
+        del self._modules["layer"]
+        self.__dict__["layer"] = layer
+        self.merge_mode = merge_mode
+        self._keras_layer = keras_layer
+        self._backward_layer_config = None
+
+        if keras_layer:
+            config = layer.get_config()
+            self.forward_layer = type(layer).from_config(
+                {**config, "name": "forward_" + config["name"]}
+            )
+            if backward_layer is None:
+                self.backward_layer = type(layer).from_config(
+                    {
+                        **config,
+                        "name": "backward_" + config["name"],
+                        "go_backwards": not config["go_backwards"],
+                    }
+                )
+            else:
+                self._backward_layer_config = serialize(backward_layer)
+                backward_layer.name = "backward_" + backward_layer.name
+                self.backward_layer = backward_layer
+            self._check_pair()
+            self.return_sequences = bool(layer.return_sequences)
+            self.return_state = bool(layer.return_state)
+            self.stateful = bool(getattr(layer, "stateful", False))
+        else:
+            self.forward_layer = layer
+            self.backward_layer = _fresh_copy(layer)
+            self.return_sequences, self.return_state, self.stateful = True, False, False
+        for side in (self.forward_layer, self.backward_layer):
+            if hasattr(side, "zero_output_for_mask"):
+                side.zero_output_for_mask = self.return_sequences
+            if isinstance(side, Layer) and not self.trainable:
+                side.trainable = False
+        self._call_arguments = [
+            _accepted_call_arguments(side) for side in (self.forward_layer, self.backward_layer)
+        ]
+        self._initial_weights = weights
+        self._build_from_constructor()
+
+    @staticmethod
+    def _check_layer(argument: str, layer: Any) -> bool:
+        """True for a Keras-style sequence layer, False for a plain torch module."""
+        if not isinstance(layer, nn.Module):
+            raise ValueError(
+                f"Bidirectional: {argument} must be a layer instance (a torch.nn.Module such as "
+                f"LSTM(...)). Received: {layer!r:.200} of type {type(layer).__name__}."
+            )
+        present = [name for name in _SEQUENCE_LAYER_ATTRIBUTES if hasattr(layer, name)]
+        if len(present) == len(_SEQUENCE_LAYER_ATTRIBUTES):
+            return True
+        if present and any(name in present for name in _SEQUENCE_LAYER_ATTRIBUTES[:3]):
+            missing = [name for name in _SEQUENCE_LAYER_ATTRIBUTES if name not in present]
+            raise ValueError(
+                f"Bidirectional: {argument} must have go_backwards, return_sequences and "
+                f"return_state attributes and get_config()/from_config(). Received: "
+                f"{type(layer).__name__} without {', '.join(missing)}."
+            )
+        return False
+
+    def _check_pair(self) -> None:
+        forward, backward = self.forward_layer, self.backward_layer
+        if forward.go_backwards == backward.go_backwards:
+            raise ValueError(
+                "Bidirectional: backward_layer must have the opposite go_backwards of layer. "
+                f"Received: layer.go_backwards={forward.go_backwards}, "
+                f"backward_layer.go_backwards={backward.go_backwards}."
+            )
+        for attribute in _MATCHING_ATTRIBUTES:
+            forward_value = getattr(forward, attribute, None)
+            backward_value = getattr(backward, attribute, None)
+            if forward_value != backward_value:
+                raise ValueError(
+                    f"Bidirectional: backward_layer must have the same {attribute} as layer. "
+                    f"Received: layer.{attribute}={forward_value}, "
+                    f"backward_layer.{attribute}={backward_value}."
+                )
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _sublayers(self) -> list[Layer]:
+        return [self.forward_layer, self.backward_layer]
+
+    def _all_weights(self):
+        weights: list[nn.Parameter] = []
+        for side in (self.forward_layer, self.backward_layer):
+            weights += side._all_weights() if isinstance(side, Layer) else list(side.parameters())
+        return weights
+
+    @Layer.trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for side in (self.forward_layer, self.backward_layer):
+            if isinstance(side, Layer):
+                side.trainable = value
+            else:
+                side.requires_grad_(bool(value))
+
+    def build(self, input_shape: tuple) -> None:
+        for side in (self.forward_layer, self.backward_layer):
+            if isinstance(side, Layer):
+                side._maybe_build(input_shape, self._build_device)
+        self.built = True
+
+    # -- calling ----------------------------------------------------------------------------
+
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        training: bool | None = None,
+        initial_state: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor | list[torch.Tensor]:
+        if not self._keras_layer:
+            return self._run_plain(inputs, mask)
+        forward_state = backward_state = None
+        if initial_state is not None:
+            if not isinstance(initial_state, (list, tuple)) or len(initial_state) % 2:
+                received = (
+                    f"a list of {len(initial_state)}"
+                    if isinstance(initial_state, (list, tuple))
+                    else type(initial_state).__name__
+                )
+                raise ValueError(
+                    "Bidirectional: initial_state must be a list [*forward_states, "
+                    "*backward_states] with as many states for each direction. "
+                    f"Received: {received}."
+                )
+            half = len(initial_state) // 2
+            forward_state, backward_state = list(initial_state[:half]), list(initial_state[half:])
+        y = self._call_side(0, inputs, mask, training, forward_state)
+        y_rev = self._call_side(1, inputs, mask, training, backward_state)
+        states: list[torch.Tensor] = []
+        if self.return_state:
+            states = list(y[1:]) + list(y_rev[1:])
+            y, y_rev = y[0], y_rev[0]
+        if self.return_sequences:
+            time_axis = 0 if getattr(self.forward_layer, "time_major", False) else 1
+            y_rev = y_rev.flip(time_axis)
+        output = self._merge(y, y_rev)
+        if self.return_state:
+            return (output if isinstance(output, list) else [output]) + states
+        return output
+
+    def _call_side(self, side, inputs, mask, training, initial_state):
+        layer = (self.forward_layer, self.backward_layer)[side]
+        accepted = self._call_arguments[side]
+        kwargs: dict[str, Any] = {}
+        if mask is not None:
+            if "mask" not in accepted:
+                raise ValueError(
+                    f"Bidirectional: mask was given but {type(layer).__name__}.forward takes no "
+                    f"mask argument. Received: mask of shape {tuple(mask.shape)}."
+                )
+            kwargs["mask"] = mask
+        if training is not None and "training" in accepted:
+            kwargs["training"] = training
+        if initial_state is not None:
+            kwargs["initial_state"] = initial_state
+        return layer(inputs, **kwargs)
+
+    def _merge(self, y: torch.Tensor, y_rev: torch.Tensor):
+        if self.merge_mode is None:
+            return [y, y_rev]
+        if self.merge_mode == "concat":
+            return torch.cat([y, y_rev], dim=-1)
+        if y.shape != y_rev.shape:
+            raise ValueError(
+                f"Bidirectional: merge_mode={self.merge_mode!r} needs both directions' outputs "
+                f"to have the same shape. Received: forward {tuple(y.shape)}, backward "
+                f"{tuple(y_rev.shape)}."
+            )
+        if self.merge_mode == "sum":
+            return y + y_rev
+        if self.merge_mode == "mul":
+            return y * y_rev
+        return (y + y_rev) / 2
+
+    def _run_plain(self, inputs: torch.Tensor, mask: torch.Tensor | None):
+        """Both directions of a plain causal module; padding never reaches an output."""
+        if not torch.is_tensor(inputs) or inputs.dim() != 3:
+            shape = tuple(inputs.shape) if torch.is_tensor(inputs) else type(inputs).__name__
+            raise ValueError(
+                f"Bidirectional: inputs must be 3-D (batch, time, features). Received: {shape}."
+            )
+        mask = check_mask("Bidirectional", mask, inputs)
+        if mask is None:
+            y = self.forward_layer(inputs)
+            y_rev = self.backward_layer(inputs.flip(1)).flip(1)
+            return self._merge(y, y_rev)
+        lengths = mask.sum(dim=1)
+        if not bool(
+            (mask == (torch.arange(mask.shape[1], device=mask.device) < lengths.unsqueeze(1))).all()
+        ):
+            raise ValueError(
+                "Bidirectional: a plain torch module can only be wrapped with right-padded "
+                "masks (valid steps first in each row). Received: a mask with gaps or left "
+                "padding."
+            )
+        valid = mask.unsqueeze(-1)
+        x = inputs.masked_fill(~valid, 0.0)
+        y = self.forward_layer(x)
+        y_rev = reverse_valid_steps(self.backward_layer(reverse_valid_steps(x, lengths)), lengths)
+        return self._merge(y.masked_fill(~valid, 0.0), y_rev.masked_fill(~valid, 0.0))
+
+    # -- states -----------------------------------------------------------------------------
+
+    def reset_states(self, states: list | None = None) -> None:
+        """Resets both directions' states: zeros, or ``[*forward_states, *backward_states]``.
+
+        Raises:
+            AttributeError: if the layer is not stateful.
+            ValueError: if ``states`` is not a list or tuple.
+        """
+        if not self.stateful:
+            raise AttributeError(
+                "Bidirectional: reset_states() needs a stateful layer. Received: stateful=False."
+            )
+        if states is None:
+            self.forward_layer.reset_states()
+            self.backward_layer.reset_states()
+            return
+        if not isinstance(states, (list, tuple)):
+            raise ValueError(
+                "Bidirectional: states must be a list or tuple [*forward_states, "
+                f"*backward_states]. Received: {type(states).__name__}."
+            )
+        half = len(states) // 2
+        self.forward_layer.reset_states(list(states[:half]))
+        self.backward_layer.reset_states(list(states[half:]))
+
+    # -- shapes, masks and configs ----------------------------------------------------------
+
+    def compute_output_shape(self, input_shape: tuple) -> Any:
+        shape = self.forward_layer.compute_output_shape(tuple(input_shape))
+        state_shapes: list = []
+        if self.return_state:
+            shape, state_shapes = shape[0], list(shape[1:])
+        shape = tuple(shape)
+        if self.merge_mode == "concat":
+            output = [shape[:-1] + (None if shape[-1] is None else 2 * shape[-1],)]
+        elif self.merge_mode is None:
+            output = [shape, shape]
+        else:
+            output = [shape]
+        if self.return_state:
+            return output + [tuple(s) for s in state_shapes] * 2
+        return output[0] if len(output) == 1 else output
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        masks = [output_mask] if self.merge_mode else [output_mask, output_mask]
+        if self.return_state:
+            masks += [None] * (2 * getattr(self.forward_layer, "state_count", 0))
+        return masks[0] if len(masks) == 1 else masks
+
+    def get_config(self) -> dict[str, Any]:
+        config = Layer.get_config(self)
+        config["layer"] = serialize(self.layer)
+        config["merge_mode"] = self.merge_mode
+        if self._backward_layer_config is not None:
+            config["backward_layer"] = self._backward_layer_config
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None):
+        config = copy.deepcopy(config)
+        config["layer"] = deserialize(config["layer"], custom_objects)
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = deserialize(config["backward_layer"], custom_objects)
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, merge_mode={self.merge_mode!r}"
+
+
+def _fresh_copy(module: nn.Module) -> nn.Module:
+    """A deep copy of ``module`` with every submodule's parameters re-initialised."""
+    duplicate = copy.deepcopy(module)
+    for submodule in duplicate.modules():
+        reset = getattr(submodule, "reset_parameters", None)
+        if callable(reset):
+            reset()
+    return duplicate

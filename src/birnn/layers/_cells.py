@@ -1,0 +1,458 @@
+"""One time step of each Keras 2 recurrent cell: SimpleRNNCell, LSTMCell, GRUCell.
+
+Weights use Keras's layout: ``kernel`` ``(input_dim, k * units)``,
+``recurrent_kernel`` ``(units, k * units)`` and ``bias``, with gates in the order
+``i, f, c, o`` (LSTM) and ``z, r, h`` (GRU). The sequence loop in ``_recurrent``
+projects every step's input in one matmul (``project_inputs``) and then calls
+``step`` per time step; ``forward`` is Keras's single-step ``cell(inputs, states)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .. import activations
+from .. import constraints as constraints_module
+from .. import initializers as initializers_module
+from .. import regularizers as regularizers_module
+from ._layer import Layer, serialize_weight_options
+
+_WEIGHT_OPTIONS = ("kernel", "recurrent", "bias")
+
+
+def _check_units(owner: str, units: Any) -> int:
+    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+        raise ValueError(f"{owner}: units must be a positive integer. Received: units={units!r}.")
+    return units
+
+
+def _check_rate(owner: str, name: str, rate: Any) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+        raise ValueError(f"{owner}: {name} must be a float in [0, 1). Received: {name}={rate!r}.")
+    return float(rate)
+
+
+def dropout_masks(
+    count: int, rate: float, shape: tuple[int, int], like: torch.Tensor
+) -> list[torch.Tensor]:
+    """``count`` inverted-dropout masks of ``shape``: 0 or ``1 / (1 - rate)``, as in Keras."""
+    keep = 1.0 - rate
+    return [
+        torch.bernoulli(torch.full(shape, keep, dtype=like.dtype, device=like.device)) / keep
+        for _ in range(count)
+    ]
+
+
+class _Cell(Layer):
+    """What the built-in cells share: arguments, weights, dropout and config."""
+
+    gates = 1
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.units = _check_units(owner, units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers_module.get(kernel_initializer)
+        self.recurrent_initializer = initializers_module.get(recurrent_initializer)
+        self.bias_initializer = initializers_module.get(bias_initializer)
+        self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers_module.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers_module.get(bias_regularizer)
+        self.kernel_constraint = constraints_module.get(kernel_constraint)
+        self.recurrent_constraint = constraints_module.get(recurrent_constraint)
+        self.bias_constraint = constraints_module.get(bias_constraint)
+        self.dropout = _check_rate(owner, "dropout", dropout)
+        self.recurrent_dropout = _check_rate(owner, "recurrent_dropout", recurrent_dropout)
+        self.implementation = 2
+        self._masks: tuple[list | None, list | None] = (None, None)
+
+    # -- sizes ------------------------------------------------------------------------------
+
+    @property
+    def state_size(self) -> int | list[int]:
+        return self.units
+
+    @property
+    def output_size(self) -> int:
+        return self.units
+
+    @property
+    def state_count(self) -> int:
+        return 1
+
+    # -- weights ----------------------------------------------------------------------------
+
+    def _bias_shape(self) -> tuple[int, ...]:
+        return (self.gates * self.units,)
+
+    def _bias_initializer(self) -> Any:
+        return self.bias_initializer
+
+    def build(self, input_shape: tuple) -> None:
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"{type(self).__name__}: the last dimension of the inputs must be known. "
+                f"Received: input_shape={tuple(input_shape)}."
+            )
+        width = self.gates * self.units
+        self.add_weight(
+            "kernel",
+            (input_dim, width),
+            self.kernel_initializer,
+            self.kernel_regularizer,
+            self.kernel_constraint,
+        )
+        self.add_weight(
+            "recurrent_kernel",
+            (self.units, width),
+            self.recurrent_initializer,
+            self.recurrent_regularizer,
+            self.recurrent_constraint,
+        )
+        if self.use_bias:
+            self.add_weight(
+                "bias",
+                self._bias_shape(),
+                self._bias_initializer(),
+                self.bias_regularizer,
+                self.bias_constraint,
+            )
+        else:
+            self.bias = None
+        self.built = True
+
+    # -- dropout ----------------------------------------------------------------------------
+
+    def _mask_count(self) -> int:
+        """Masks per call: one per gate with implementation 1, one otherwise (Keras 2)."""
+        return self.gates if self.implementation == 1 else 1
+
+    def reset_dropout_masks(self, x: torch.Tensor, training: bool) -> None:
+        """Draws this call's dropout masks, reused at every time step (Keras semantics).
+
+        Args:
+            x: the call's inputs ``(batch, time, features)``.
+            training: whether dropout is active.
+        """
+        batch = x.shape[0]
+        input_masks = recurrent_masks = None
+        if training and self.dropout > 0.0:
+            input_masks = dropout_masks(self._mask_count(), self.dropout, (batch, x.shape[-1]), x)
+        if training and self.recurrent_dropout > 0.0:
+            recurrent_masks = dropout_masks(
+                self._mask_count(), self.recurrent_dropout, (batch, self.units), x
+            )
+        self._masks = (input_masks, recurrent_masks)
+
+    # -- the math ---------------------------------------------------------------------------
+
+    def _input_bias(self) -> torch.Tensor | None:
+        return self.bias
+
+    def project_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Every step's input projection ``x @ kernel + input bias``, with input dropout.
+
+        Args:
+            x: ``(batch, time, input_dim)`` or ``(batch, input_dim)``.
+
+        Returns:
+            ``(..., gates * units)``.
+        """
+        input_masks = self._masks[0]
+        if input_masks is None:
+            projected = x @ self.kernel
+        else:
+            kernels = self.kernel.chunk(len(input_masks), dim=1)
+            if x.dim() == 3:
+                input_masks = [m.unsqueeze(1) for m in input_masks]
+            projected = torch.cat([(x * m) @ k for m, k in zip(input_masks, kernels)], dim=-1)
+        bias = self._input_bias()
+        return projected if bias is None else projected + bias
+
+    def _dropped_states(self, h: torch.Tensor) -> list[torch.Tensor]:
+        """``h`` once per recurrent mask (or once, undropped)."""
+        recurrent_masks = self._masks[1]
+        if recurrent_masks is None:
+            return [h]
+        return [h * m for m in recurrent_masks]
+
+    def _recurrent_projection(self, h: torch.Tensor) -> torch.Tensor:
+        dropped = self._dropped_states(h)
+        if len(dropped) == 1:
+            return dropped[0] @ self.recurrent_kernel
+        kernels = self.recurrent_kernel.chunk(len(dropped), dim=1)
+        return torch.cat([d @ k for d, k in zip(dropped, kernels)], dim=-1)
+
+    def step(
+        self, projected: torch.Tensor, states: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """One time step from the projected input; returns ``(output, new_states)``."""
+        raise NotImplementedError
+
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        states: list[torch.Tensor] | torch.Tensor,
+        training: bool | None = None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Keras's single step: ``cell(inputs, states) -> (output, new_states)``.
+
+        Args:
+            inputs: ``(batch, input_dim)``.
+            states: the previous states, each ``(batch, units)``.
+            training: draw fresh dropout masks when true (``None`` follows ``self.training``).
+        """
+        states = [states] if torch.is_tensor(states) else list(states)
+        training = self.training if training is None else training
+        self.reset_dropout_masks(inputs.unsqueeze(1), bool(training))
+        return self.step(self.project_inputs(inputs), states)
+
+    def get_initial_state(self, batch_size: int, like: torch.Tensor) -> list[torch.Tensor]:
+        """Zero states, ``state_count`` tensors of ``(batch_size, units)``."""
+        return [like.new_zeros(batch_size, self.units) for _ in range(self.state_count)]
+
+    # -- config -----------------------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(self._cell_config())
+        return config
+
+    def _cell_config(self) -> dict[str, Any]:
+        """The cell's own keys, in the order Keras 2's RNN layers write them."""
+        raise NotImplementedError
+
+    def _weight_option_config(self) -> dict[str, Any]:
+        options = {}
+        for kind in ("initializer", "regularizer", "constraint"):
+            for prefix in _WEIGHT_OPTIONS:
+                options[f"{prefix}_{kind}"] = getattr(self, f"{prefix}_{kind}")
+        return serialize_weight_options(options)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, units={self.units}"
+
+
+class SimpleRNNCell(_Cell):
+    """Keras 2's ``SimpleRNNCell``: ``h = activation(x @ kernel + bias + h_prev @ recurrent)``.
+
+    Args:
+        units: positive int, the size of the output and state.
+        activation: default ``"tanh"``.
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
+        kernel/recurrent/bias_regularizer, kernel/recurrent/bias_constraint,
+        dropout, recurrent_dropout: as in Keras.
+
+    Example:
+        >>> cell = SimpleRNNCell(3)
+        >>> output, states = cell(torch.ones(2, 4), [torch.zeros(2, 3)])
+        >>> output.shape, len(states)
+        (torch.Size([2, 3]), 1)
+    """
+
+    gates = 1
+
+    def step(self, projected, states):
+        h = self.activation(projected + self._recurrent_projection(states[0]))
+        return h, [h]
+
+    def _mask_count(self) -> int:
+        return 1
+
+    def _cell_config(self):
+        config = {
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+        }
+        config.update(self._weight_option_config())
+        config.update(dropout=self.dropout, recurrent_dropout=self.recurrent_dropout)
+        return config
+
+
+class _GatedCell(_Cell):
+    """A cell with a recurrent activation and Keras's ``implementation`` switch."""
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+        implementation: int = 2,
+        **kwargs: Any,
+    ):
+        super().__init__(units, activation=activation, **kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        if implementation not in (1, 2):
+            raise ValueError(
+                f"{type(self).__name__}: implementation must be 1 or 2. "
+                f"Received: implementation={implementation!r}."
+            )
+        # Keras 2 switches to implementation 1 whenever recurrent dropout is on.
+        self.implementation = 1 if self.recurrent_dropout > 0.0 else implementation
+
+    def _gated_config(self) -> dict[str, Any]:
+        return {
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "recurrent_activation": activations.serialize(self.recurrent_activation),
+            "use_bias": self.use_bias,
+        }
+
+
+class LSTMCell(_GatedCell):
+    """Keras 2's ``LSTMCell``; gates ``i, f, c, o``; states ``[h, c]``.
+
+    Args:
+        units: positive int, the size of the output and of each state.
+        activation: default ``"tanh"``.
+        recurrent_activation: default ``"sigmoid"``.
+        unit_forget_bias: if true (default), the forget gate's bias starts at exactly 1.
+        implementation: 1 (a dropout mask per gate) or 2 (default).
+        use_bias, initializers, regularizers, constraints, dropout, recurrent_dropout: as in Keras.
+
+    Example:
+        >>> cell = LSTMCell(3)
+        >>> output, (h, c) = cell(torch.ones(2, 4), [torch.zeros(2, 3), torch.zeros(2, 3)])
+        >>> output.shape, cell.bias[3:6].tolist()
+        (torch.Size([2, 3]), [1.0, 1.0, 1.0])
+    """
+
+    gates = 4
+
+    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    @property
+    def state_size(self) -> list[int]:
+        return [self.units, self.units]
+
+    @property
+    def state_count(self) -> int:
+        return 2
+
+    def _bias_initializer(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        init, units = self.bias_initializer, self.units
+
+        def forget_bias_one(shape, dtype=torch.float32):
+            return torch.cat(
+                [init((units,), dtype), torch.ones(units, dtype=dtype), init((2 * units,), dtype)]
+            )
+
+        return forget_bias_one
+
+    def step(self, projected, states):
+        h_prev, c_prev = states
+        z = projected + self._recurrent_projection(h_prev)
+        z_i, z_f, z_c, z_o = z.chunk(4, dim=-1)
+        i = self.recurrent_activation(z_i)
+        f = self.recurrent_activation(z_f)
+        c = f * c_prev + i * self.activation(z_c)
+        h = self.recurrent_activation(z_o) * self.activation(c)
+        return h, [h, c]
+
+    def _cell_config(self):
+        config = self._gated_config()
+        options = self._weight_option_config()
+        config.update({k: options[k] for k in options if k.endswith("_initializer")})
+        config["unit_forget_bias"] = self.unit_forget_bias
+        config.update({k: options[k] for k in options if not k.endswith("_initializer")})
+        config.update(
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            implementation=self.implementation,
+        )
+        return config
+
+
+class GRUCell(_GatedCell):
+    """Keras 2's ``GRUCell``; gates ``z, r, h``; ``h = z * h_prev + (1 - z) * candidate``.
+
+    Args:
+        units: positive int, the size of the output and state.
+        reset_after: apply the reset gate after the recurrent matmul (default, and what
+            cuDNN computes; bias ``(2, 3 * units)``) or before it (bias ``(3 * units,)``).
+        activation, recurrent_activation, implementation, use_bias, initializers,
+        regularizers, constraints, dropout, recurrent_dropout: as in Keras.
+
+    Example:
+        >>> cell = GRUCell(3)
+        >>> cell.build((None, 4))
+        >>> tuple(cell.bias.shape)
+        (2, 9)
+    """
+
+    gates = 3
+
+    def __init__(self, units: int, reset_after: bool = True, **kwargs: Any):
+        super().__init__(units, **kwargs)
+        self.reset_after = bool(reset_after)
+
+    def _bias_shape(self):
+        width = 3 * self.units
+        return (2, width) if self.reset_after else (width,)
+
+    def _input_bias(self):
+        if self.bias is None or not self.reset_after:
+            return self.bias
+        return self.bias[0]
+
+    def step(self, projected, states):
+        h_prev = states[0]
+        x_z, x_r, x_h = projected.chunk(3, dim=-1)
+        dropped = self._dropped_states(h_prev)
+        h_z, h_r, h_h = dropped if len(dropped) == 3 else dropped * 3
+        u_z, u_r, u_h = self.recurrent_kernel.chunk(3, dim=1)
+        if self.reset_after:
+            inner = (
+                [h_z @ u_z, h_r @ u_r, h_h @ u_h]
+                if len(dropped) == 3
+                else ((h_z @ self.recurrent_kernel).chunk(3, dim=-1))
+            )
+            if self.bias is not None:
+                inner = [part + b for part, b in zip(inner, self.bias[1].chunk(3))]
+            z = self.recurrent_activation(x_z + inner[0])
+            r = self.recurrent_activation(x_r + inner[1])
+            candidate = self.activation(x_h + r * inner[2])
+        else:
+            z = self.recurrent_activation(x_z + h_z @ u_z)
+            r = self.recurrent_activation(x_r + h_r @ u_r)
+            candidate = self.activation(x_h + (r * h_h) @ u_h)
+        h = z * h_prev + (1.0 - z) * candidate
+        return h, [h]
+
+    def _cell_config(self):
+        config = self._gated_config()
+        config.update(self._weight_option_config())
+        config.update(
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            implementation=self.implementation,
+            reset_after=self.reset_after,
+        )
+        return config

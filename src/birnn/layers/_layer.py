@@ -1,0 +1,329 @@
+"""``Layer``: Keras 2's layer habits on a ``torch.nn.Module``.
+
+Weights are created by ``build(input_shape)``, on the first call unless the
+constructor got ``input_shape``; ``get_weights``/``set_weights`` use Keras's
+order; ``get_config``/``from_config`` round-trip; ``trainable`` freezes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import constraints as constraints_module
+from .. import initializers as initializers_module
+from .. import regularizers as regularizers_module
+
+_name_counters: defaultdict[str, Iterator[int]] = defaultdict(itertools.count)
+
+_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+}
+
+# Base-layer keys Keras writes into configs that change nothing here.
+_IGNORED_BASE_KEYS = ("autocast", "dynamic", "input_length", "implementation_mode")
+
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(prefix: str) -> str:
+    """Returns ``prefix`` the first time, then ``prefix_1``, ``prefix_2``... as Keras does."""
+    count = next(_name_counters[prefix])
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def resolve_dtype(dtype: Any, owner: str = "Layer") -> torch.dtype:
+    """Maps a Keras dtype (name, policy dict or torch dtype) to a torch floating dtype."""
+    if dtype is None:
+        return torch.get_default_dtype()
+    if isinstance(dtype, torch.dtype):
+        if not dtype.is_floating_point:
+            raise ValueError(f"{owner}: dtype must be a floating dtype. Received: {dtype}.")
+        return dtype
+    if isinstance(dtype, dict):  # Keras 3 DTypePolicy
+        dtype = (dtype.get("config") or {}).get("name", dtype.get("class_name"))
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return _DTYPES[dtype]
+    raise ValueError(
+        f"{owner}: dtype must be one of {sorted(_DTYPES)} or a torch floating dtype. "
+        f"Received: {dtype!r}."
+    )
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+class Layer(nn.Module):
+    """Base class of birnn layers: a ``torch.nn.Module`` with Keras 2's layer contract.
+
+    Args:
+        name: the layer's name; unique by default (``"lstm"``, ``"lstm_1"``, ...).
+        trainable: whether the weights are trained (``requires_grad``).
+        dtype: the weights' dtype (``"float32"`` by default); float inputs are cast to it.
+        input_shape: shape of one sample, without the batch; builds the weights at once.
+        batch_input_shape: the same with the batch size first.
+        batch_size: the batch size, with ``input_shape``.
+        input_dim: shorthand for ``input_shape=(None, input_dim)`` on sequence layers.
+        weights: initial weights in ``get_weights()`` order, set when the layer is built.
+        activity_regularizer: a penalty on the layer's output, added to ``losses``.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        trainable: bool = True,
+        dtype: Any = None,
+        input_shape: tuple | list | None = None,
+        batch_input_shape: tuple | list | None = None,
+        batch_size: int | None = None,
+        input_dim: int | None = None,
+        weights: list | None = None,
+        activity_regularizer: Any = None,
+        **kwargs: Any,
+    ):
+        super().__init__()
+        owner = type(self).__name__
+        for key in _IGNORED_BASE_KEYS:
+            kwargs.pop(key, None)
+        if kwargs:
+            raise TypeError(
+                f"{owner}: unexpected keyword argument(s) {sorted(kwargs)}. "
+                f"See help({owner}) for the arguments it accepts."
+            )
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"{owner}: name must be a string. Received: {name!r}.")
+        if not isinstance(trainable, bool):
+            raise ValueError(f"{owner}: trainable must be a bool. Received: {trainable!r}.")
+        self.name = name or unique_name(_snake_case(owner))
+        self._dtype = resolve_dtype(dtype, owner)
+        self._trainable = trainable
+        self._weight_names: list[str] = []
+        self._regularized: list[tuple[str, Callable]] = []
+        self._constrained: list[tuple[str, Callable]] = []
+        self._initial_weights = weights
+        self.activity_regularizer = regularizers_module.get(activity_regularizer)
+        self._activity_losses: list[torch.Tensor] = []
+        self.built = False
+        self._built_input_shape: tuple | None = None
+
+        if batch_input_shape is None and input_dim is not None and input_shape is None:
+            input_shape = (None, input_dim)
+        if batch_input_shape is None and input_shape is not None:
+            batch_input_shape = (batch_size, *tuple(input_shape))
+        self._batch_input_shape = None if batch_input_shape is None else tuple(batch_input_shape)
+
+    def _build_from_constructor(self) -> None:
+        """Builds at once when the constructor got an input shape (call at the end of __init__)."""
+        if self._batch_input_shape is not None and not self.built:
+            self._maybe_build(self._batch_input_shape, torch.device("cpu"))
+
+    # -- building ---------------------------------------------------------------------------
+
+    def build(self, input_shape: tuple) -> None:
+        """Creates the layer's weights for inputs of ``input_shape`` (batch first)."""
+        self.built = True
+
+    def _maybe_build(self, input_shape: tuple, device: torch.device | None = None) -> None:
+        if self.built:
+            return
+        self._build_device = device
+        self._built_input_shape = tuple(input_shape)
+        self.build(tuple(input_shape))
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.built and args and isinstance(args[0], torch.Tensor):
+            self._maybe_build(tuple(args[0].shape), args[0].device)
+        outputs = super().__call__(*args, **kwargs)
+        if self.activity_regularizer is not None:
+            first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+            self._activity_losses = [self.activity_regularizer(first) / first.shape[0]]
+        return outputs
+
+    def add_weight(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        initializer: Any = "zeros",
+        regularizer: Any = None,
+        constraint: Any = None,
+        trainable: bool = True,
+    ) -> nn.Parameter:
+        """Creates a Parameter, registers it under ``name`` and records it in Keras order."""
+        device = getattr(self, "_build_device", None)
+        init = initializers_module.get(initializer)
+        value = init(tuple(shape), dtype=torch.float32).to(dtype=self._dtype, device=device)
+        parameter = nn.Parameter(value, requires_grad=trainable and self._trainable)
+        self.register_parameter(name, parameter)
+        self._weight_names.append(name)
+        if regularizer is not None:
+            self._regularized.append((name, regularizer))
+        if constraint is not None:
+            self._constrained.append((name, constraint))
+        return parameter
+
+    # -- weights ----------------------------------------------------------------------------
+
+    def _sublayers(self) -> list[Layer]:
+        """Layers whose weights follow this layer's own, in Keras order."""
+        return []
+
+    @property
+    def weights(self) -> list[nn.Parameter]:
+        """All weights in Keras order: trainable ones first, then non-trainable ones."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    def _all_weights(self) -> list[nn.Parameter]:
+        own = [getattr(self, name) for name in self._weight_names]
+        return own + [w for layer in self._sublayers() for w in layer._all_weights()]
+
+    @property
+    def trainable_weights(self) -> list[nn.Parameter]:
+        return [w for w in self._all_weights() if w.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[nn.Parameter]:
+        return [w for w in self._all_weights() if not w.requires_grad]
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for name in self._weight_names:
+            getattr(self, name).requires_grad_(self._trainable)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._dtype
+
+    def _apply(self, fn: Callable, recurse: bool = True) -> Layer:
+        result = super()._apply(fn, recurse)
+        for name in self._weight_names[:1]:
+            self._dtype = getattr(self, name).dtype
+        return result
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Returns the weights as numpy arrays, in Keras order."""
+        return [w.detach().cpu().numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights: list) -> None:
+        """Sets the weights from arrays or tensors, in ``get_weights()`` order.
+
+        Raises:
+            ValueError: if the layer has no weights yet, or the count or a shape differs.
+        """
+        targets = self.weights
+        owner = f"{type(self).__name__} '{self.name}'"
+        if not self.built:
+            raise ValueError(
+                f"{owner}: set_weights needs a built layer; call build(input_shape) or the "
+                f"layer on an input first. Received: {len(weights)} arrays for an unbuilt layer."
+            )
+        if not isinstance(weights, (list, tuple)) or len(weights) != len(targets):
+            count = len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__
+            raise ValueError(
+                f"{owner}: set_weights expected a list of {len(targets)} arrays with shapes "
+                f"{[tuple(t.shape) for t in targets]}. Received: {count}."
+            )
+        values = []
+        for index, (target, value) in enumerate(zip(targets, weights)):
+            tensor = torch.as_tensor(np.asarray(value) if not torch.is_tensor(value) else value)
+            if tuple(tensor.shape) != tuple(target.shape):
+                raise ValueError(
+                    f"{owner}: set_weights expected weight {index} of shape "
+                    f"{tuple(target.shape)}. Received: shape {tuple(tensor.shape)}."
+                )
+            values.append(tensor)
+        with torch.no_grad():
+            for target, tensor in zip(targets, values):
+                target.copy_(tensor.to(dtype=target.dtype, device=target.device))
+
+    # -- regularization and constraints -----------------------------------------------------
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularization penalties of this layer and its sublayers (Keras's ``layer.losses``)."""
+        own = [reg(getattr(self, name)) for name, reg in self._regularized]
+        own += self._activity_losses
+        return own + [loss for layer in self._sublayers() for loss in layer.losses]
+
+    @property
+    def constraints(self) -> dict[nn.Parameter, Callable]:
+        """Maps each constrained weight to its constraint."""
+        own = {getattr(self, name): c for name, c in self._constrained}
+        for layer in self._sublayers():
+            own.update(layer.constraints)
+        return own
+
+    @torch.no_grad()
+    def apply_constraints(self) -> None:
+        """Projects each constrained weight in place, as Keras does after an optimizer step."""
+        for weight, constraint in self.constraints.items():
+            weight.copy_(constraint(weight))
+
+    # -- shapes, masks and configs ----------------------------------------------------------
+
+    def compute_output_shape(self, input_shape: tuple) -> Any:
+        return tuple(input_shape)
+
+    def compute_mask(self, inputs: Any, mask: torch.Tensor | None = None) -> Any:
+        return mask
+
+    def get_config(self) -> dict[str, Any]:
+        """Returns the layer's constructor arguments as JSON-serializable values."""
+        config: dict[str, Any] = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": dtype_name(self._dtype),
+        }
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers_module.serialize(
+                self.activity_regularizer
+            )
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """Creates a layer from ``get_config()``'s output."""
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+
+def serialize_weight_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Serializes initializer/regularizer/constraint objects keyed as in Keras configs."""
+    out = {}
+    for key, value in options.items():
+        if key.endswith("_initializer"):
+            out[key] = initializers_module.serialize(value)
+        elif key.endswith("_regularizer"):
+            out[key] = regularizers_module.serialize(value)
+        elif key.endswith("_constraint"):
+            out[key] = constraints_module.serialize(value)
+    return out

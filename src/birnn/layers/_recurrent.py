@@ -1,0 +1,528 @@
+"""``RNN``: runs a cell over time with Keras 2's masks, states and options; and the
+``SimpleRNN``, ``LSTM`` and ``GRU`` layers built on it.
+
+The data path: validate → flip for ``go_backwards`` → pick initial states → run
+the sequence (fused kernel when the math allows, else the step loop; chosen in
+``_run_sequence`` only) → keep states if stateful → shape the outputs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import _fused
+from .._masks import check_mask
+from ._cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell
+from ._layer import Layer, _snake_case
+from ._stacked import StackedRNNCells
+
+_RNN_KEYS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major")
+
+
+def _state_sizes(cell: nn.Module) -> list[int]:
+    size = cell.state_size
+    if isinstance(size, int):
+        return [size]
+    flat: list[int] = []
+    for item in size:
+        flat.extend([item] if isinstance(item, int) else list(item))
+    return flat
+
+
+def _output_size(cell: nn.Module) -> int:
+    size = getattr(cell, "output_size", None)
+    return size if size is not None else _state_sizes(cell)[0]
+
+
+def run_loop(
+    cell: nn.Module,
+    x: torch.Tensor,
+    mask: torch.Tensor | None,
+    states: list[torch.Tensor],
+    zero_output_for_mask: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Runs ``cell`` step by step over batch-major ``x`` in processing order.
+
+    Keras 2 semantics: at a masked step the states carry over unchanged and the output is
+    zero (``zero_output_for_mask``) or the previous step's output (zero before any).
+
+    Returns:
+        ``(outputs (batch, time, output_size), final_states)``.
+    """
+    builtin = isinstance(cell, _Cell)
+    inputs = cell.project_inputs(x) if builtin else x
+    outputs = []
+    previous = None
+    for t in range(x.shape[1]):
+        if builtin:
+            output, new_states = cell.step(inputs[:, t], states)
+        else:
+            output, new_states = cell(inputs[:, t], states)
+            new_states = [new_states] if torch.is_tensor(new_states) else list(new_states)
+        if mask is not None:
+            valid = mask[:, t].unsqueeze(-1)
+            if previous is None or zero_output_for_mask:
+                previous = torch.zeros_like(output)
+            output = torch.where(valid, output, previous)
+            new_states = [torch.where(valid, new, old) for new, old in zip(new_states, states)]
+        states = new_states
+        previous = output
+        outputs.append(output)
+    if not outputs:
+        return x.new_zeros(x.shape[0], 0, _output_size(cell)), states
+    return torch.stack(outputs, dim=1), states
+
+
+class RNN(Layer):
+    """Keras 2's ``RNN``: runs a cell over the time axis.
+
+    Args:
+        cell: a cell (``LSTMCell``...), a list of cells (stacked), or any module with
+            ``state_size`` and a Keras-style ``call(inputs, states) -> (output, new_states)``.
+        return_sequences: return every step's output, or only the last one (default).
+        return_state: also return the final states: ``[output, *states]``.
+        go_backwards: read the sequence from its end; the output sequence is in reading
+            order (reversed).
+        stateful: keep each row's final states as the next call's initial states.
+        unroll: accepted for Keras compatibility; the math is the same either way.
+        time_major: inputs and sequence outputs are ``(time, batch, ...)``.
+        zero_output_for_mask: output zeros at masked steps instead of the previous output.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``input_shape``, ...).
+
+    Call arguments:
+        inputs: ``(batch, time, features)`` float tensor.
+        mask: optional bool ``(batch, time)``; ``True`` marks valid steps.
+        training: dropout on or off; ``None`` follows ``module.train()``/``eval()``.
+        initial_state: optional list of state tensors ``(batch, units)``.
+
+    Returns:
+        The output tensor, or ``[output, *states]`` with ``return_state``.
+
+    Raises:
+        ValueError: for inputs, masks or states of the wrong rank, shape, dtype or count.
+
+    Example:
+        >>> layer = RNN(LSTMCell(4), return_sequences=True)
+        >>> layer(torch.ones(2, 5, 3)).shape
+        torch.Size([2, 5, 4])
+    """
+
+    def __init__(
+        self,
+        cell: Any,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        time_major: bool = False,
+        zero_output_for_mask: bool = False,
+        input_length: int | None = None,
+        **kwargs: Any,
+    ):
+        input_dim = kwargs.pop("input_dim", None)
+        if input_dim is not None and kwargs.get("input_shape") is None:
+            kwargs["input_shape"] = (input_length, input_dim)
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(list(cell))
+        if not isinstance(cell, nn.Module) or not hasattr(cell, "state_size"):
+            raise ValueError(
+                f"{owner}: cell must be a module with a `state_size` attribute and a "
+                f"`call(inputs, states)` step. Received: {cell!r}."
+            )
+        self.cell = cell
+        for key, value in zip(
+            _RNN_KEYS, (return_sequences, return_state, go_backwards, stateful, unroll, time_major)
+        ):
+            if not isinstance(value, bool):
+                raise ValueError(f"{owner}: {key} must be a bool. Received: {key}={value!r}.")
+            setattr(self, key, value)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self._states: list[torch.Tensor] | None = None
+        self._cell_takes_training = "training" in inspect.signature(cell.forward).parameters
+        self._build_from_constructor()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _sublayers(self) -> list[Layer]:
+        return [self.cell] if isinstance(self.cell, Layer) else []
+
+    def _all_weights(self):
+        if isinstance(self.cell, Layer):
+            return super()._all_weights()
+        return super()._all_weights() + list(self.cell.parameters())
+
+    def build(self, input_shape: tuple) -> None:
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': inputs must be 3-D "
+                f"(batch, time, features). Received: input_shape={tuple(input_shape)}."
+            )
+        self.input_dim = input_shape[-1]
+        if self.time_major:
+            input_shape = (input_shape[1], input_shape[0], input_shape[2])
+        if isinstance(self.cell, Layer):
+            self.cell._maybe_build((input_shape[0], input_shape[-1]), self._build_device)
+        if self.stateful and input_shape[0] is not None:
+            self._stateful_batch = input_shape[0]
+        self.built = True
+
+    @property
+    def state_count(self) -> int:
+        return len(_state_sizes(self.cell))
+
+    @property
+    def units(self) -> int:
+        return self.cell.units
+
+    # -- calling ----------------------------------------------------------------------------
+
+    def _owner(self) -> str:
+        return f"{type(self).__name__} '{self.name}'"
+
+    def _check_inputs(self, inputs: Any) -> torch.Tensor:
+        owner = self._owner()
+        if not torch.is_tensor(inputs):
+            raise ValueError(
+                f"{owner}: inputs must be a torch.Tensor. Received: {type(inputs).__name__}."
+            )
+        if not inputs.is_floating_point():
+            raise ValueError(
+                f"{owner}: inputs must be a floating-point tensor. Received: dtype {inputs.dtype}."
+            )
+        if inputs.dim() != 3:
+            layout = "(time, batch, features)" if self.time_major else "(batch, time, features)"
+            raise ValueError(
+                f"{owner}: inputs must be 3-D {layout}. Received: shape {tuple(inputs.shape)}."
+            )
+        if inputs.shape[-1] != self.input_dim:
+            raise ValueError(
+                f"{owner}: inputs must have {self.input_dim} features (the layer was built for "
+                f"that). Received: shape {tuple(inputs.shape)}."
+            )
+        return inputs
+
+    def _check_initial_state(self, initial_state: Any, batch: int, like: torch.Tensor):
+        owner = self._owner()
+        if torch.is_tensor(initial_state):
+            initial_state = [initial_state]
+        if not isinstance(initial_state, (list, tuple)):
+            raise ValueError(
+                f"{owner}: initial_state must be a list of {self.state_count} tensors. "
+                f"Received: {type(initial_state).__name__}."
+            )
+        sizes = _state_sizes(self.cell)
+        if len(initial_state) != len(sizes):
+            raise ValueError(
+                f"{owner}: initial_state must hold {len(sizes)} tensor(s) of shapes "
+                f"{[(batch, s) for s in sizes]}. Received: {len(initial_state)} tensor(s)."
+            )
+        states = []
+        for index, (state, size) in enumerate(zip(initial_state, sizes)):
+            if not torch.is_tensor(state) or not state.is_floating_point():
+                kind = state.dtype if torch.is_tensor(state) else type(state).__name__
+                raise ValueError(
+                    f"{owner}: initial_state[{index}] must be a floating-point tensor of shape "
+                    f"{(batch, size)}. Received: {kind}."
+                )
+            if tuple(state.shape) != (batch, size):
+                raise ValueError(
+                    f"{owner}: initial_state[{index}] must have shape {(batch, size)}. "
+                    f"Received: shape {tuple(state.shape)}."
+                )
+            if state.device != like.device:
+                raise ValueError(
+                    f"{owner}: initial_state[{index}] must be on the inputs' device "
+                    f"{like.device}. Received: a tensor on {state.device}."
+                )
+            states.append(state.to(like.dtype))
+        return states
+
+    def _zero_states(self, batch: int, like: torch.Tensor) -> list[torch.Tensor]:
+        if hasattr(self.cell, "get_initial_state") and isinstance(self.cell, Layer):
+            return self.cell.get_initial_state(batch, like)
+        return [like.new_zeros(batch, size) for size in _state_sizes(self.cell)]
+
+    def _initial_states(self, initial_state, batch, like):
+        given = (
+            None if initial_state is None else self._check_initial_state(initial_state, batch, like)
+        )
+        if not self.stateful:
+            return given if given is not None else self._zero_states(batch, like)
+        expected = getattr(self, "_stateful_batch", None)
+        if expected is not None and expected != batch:
+            raise ValueError(
+                f"{self._owner()}: a stateful layer needs the same batch size in every call "
+                f"(it keeps one state per row). Expected: {expected}. Received: {batch}."
+            )
+        self._stateful_batch = batch
+        if self._states is None:
+            self._states = self._zero_states(batch, like)
+        if given is None:
+            return self._states
+        # Keras 2 quirk: the recorded states win over initial_state unless they are all zero.
+        if any(bool(s.count_nonzero()) for s in self._states):
+            return self._states
+        return given
+
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        training: bool | None = None,
+        initial_state: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor | list[torch.Tensor]:
+        inputs = self._check_inputs(inputs)
+        x = inputs.transpose(0, 1) if self.time_major else inputs
+        x = x.to(self._dtype) if x.dtype != self._dtype and not torch.is_autocast_enabled() else x
+        mask = check_mask(self._owner(), mask, x)
+        training = self.training if training is None else bool(training)
+        states = self._initial_states(initial_state, x.shape[0], x)
+        if self.go_backwards:
+            x = x.flip(1)
+            mask = None if mask is None else mask.flip(1)
+        outputs, states = self._run_sequence(x, mask, states, training)
+        if self.stateful:
+            self._states = [s.detach() for s in states]
+        return self._format_outputs(outputs, states)
+
+    def _run_sequence(self, x, mask, states, training):
+        """The one place that chooses the fused kernel or the step loop."""
+        if isinstance(self.cell, _Cell):
+            self.cell.reset_dropout_masks(x, training)
+            if _fused.supports(self.cell, training):
+                return _fused.run(self.cell, x, mask, states, self.zero_output_for_mask)
+        elif training and self._cell_takes_training:
+            return run_loop(_TrainingCell(self.cell), x, mask, states, self.zero_output_for_mask)
+        return run_loop(self.cell, x, mask, states, self.zero_output_for_mask)
+
+    def _format_outputs(self, outputs: torch.Tensor, states: list[torch.Tensor]):
+        if self.return_sequences:
+            output = outputs.transpose(0, 1) if self.time_major else outputs
+        elif outputs.shape[1] == 0:
+            output = outputs.new_zeros(outputs.shape[0], outputs.shape[2])
+        else:
+            output = outputs[:, -1]
+        if self.return_state:
+            return [output, *states]
+        return output
+
+    # -- states -----------------------------------------------------------------------------
+
+    @property
+    def states(self) -> list[torch.Tensor] | None:
+        """The recorded states of a stateful layer (``None`` before its first call)."""
+        return self._states
+
+    def reset_states(self, states: Any = None) -> None:
+        """Resets a stateful layer's states to zeros, or to ``states``.
+
+        Args:
+            states: optional list of arrays or tensors ``(batch, units)``, one per state.
+
+        Raises:
+            AttributeError: if the layer is not stateful (as in Keras).
+            ValueError: if the batch size is unknown or ``states`` has the wrong count or shapes.
+        """
+        if not self.stateful:
+            raise AttributeError(
+                f"{self._owner()}: reset_states() needs a stateful layer. Received: stateful=False."
+            )
+        batch = getattr(self, "_stateful_batch", None)
+        weight = next(iter(self.parameters()), None)
+        like = weight if weight is not None else torch.zeros((), dtype=self._dtype)
+        if states is None:
+            if batch is None:
+                self._states = None  # zeros are made at the first call, once the batch is known
+                return
+            self._states = self._zero_states(batch, like.detach())
+            return
+        if not isinstance(states, (list, tuple)):
+            states = [states]
+        tensors = [torch.as_tensor(s, dtype=like.dtype, device=like.device) for s in states]
+        if batch is None and tensors:
+            batch = tensors[0].shape[0]
+        self._states = [t.detach() for t in self._check_initial_state(tensors, batch, like)]
+        self._stateful_batch = batch
+
+    # -- shapes and masks -------------------------------------------------------------------
+
+    def compute_output_shape(self, input_shape: tuple) -> Any:
+        input_shape = tuple(input_shape)
+        batch, time = (input_shape[1], input_shape[0]) if self.time_major else input_shape[:2]
+        units = _output_size(self.cell)
+        if self.return_sequences:
+            output = (time, batch, units) if self.time_major else (batch, time, units)
+        else:
+            output = (batch, units)
+        if self.return_state:
+            return [output] + [(batch, size) for size in _state_sizes(self.cell)]
+        return output
+
+    def compute_mask(self, inputs: Any, mask: torch.Tensor | None = None) -> Any:
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * self.state_count
+        return output_mask
+
+    # -- config -----------------------------------------------------------------------------
+
+    def _rnn_config(self) -> dict[str, Any]:
+        config = {key: getattr(self, key) for key in _RNN_KEYS}
+        if self.zero_output_for_mask:
+            config["zero_output_for_mask"] = True
+        return config
+
+    def get_config(self) -> dict[str, Any]:
+        from ._serialization import serialize
+
+        config = super().get_config()
+        config["cell"] = serialize(self.cell)
+        config.update(self._rnn_config())
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> RNN:
+        from ._serialization import deserialize
+
+        config = dict(config)
+        cell = config.pop("cell")
+        if isinstance(cell, list):
+            cell = [deserialize(c, custom_objects) for c in cell]
+        else:
+            cell = deserialize(cell, custom_objects)
+        return cls(cell, **config)
+
+    def extra_repr(self) -> str:
+        flags = [key for key in _RNN_KEYS if getattr(self, key)]
+        return f"name={self.name!r}" + "".join(f", {flag}=True" for flag in flags)
+
+
+class _TrainingCell(nn.Module):
+    """Calls a user cell with ``training=True`` at every step."""
+
+    def __init__(self, cell: nn.Module):
+        super().__init__()
+        self.cell = cell
+
+    def forward(self, inputs, states):
+        return self.cell(inputs, states, training=True)
+
+
+class _CellLayer(RNN):
+    """An RNN whose constructor takes its cell's arguments, as Keras's LSTM/GRU/SimpleRNN do."""
+
+    cell_class: type[_Cell] = SimpleRNNCell
+
+    def __init__(self, units: int, **kwargs: Any):
+        rnn_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in _RNN_LAYER_KEYS}
+        cell_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in _CELL_KEYS}
+        dtype = kwargs.get("dtype")
+        trainable = kwargs.get("trainable", True)
+        cell = self.cell_class(
+            units,
+            dtype=dtype,
+            trainable=trainable,
+            name=_snake_case(self.cell_class.__name__),
+            **cell_kwargs,
+        )
+        super().__init__(cell, **rnn_kwargs, **kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        config = Layer.get_config(self)
+        config.update(self._rnn_config())
+        cell_config = self.cell._cell_config()
+        config.update(cell_config)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None):
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"units={self.cell.units}, " + super().extra_repr()
+
+
+_RNN_LAYER_KEYS = set(_RNN_KEYS) | {"zero_output_for_mask", "input_length", "input_dim"}
+_CELL_KEYS = {
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "unit_forget_bias",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
+    "dropout",
+    "recurrent_dropout",
+    "implementation",
+    "reset_after",
+}
+
+
+class SimpleRNN(_CellLayer):
+    """Keras 2's ``SimpleRNN``: a fully connected RNN whose output is fed back as its state.
+
+    ``SimpleRNN(units, activation='tanh', use_bias=True, kernel_initializer='glorot_uniform',
+    recurrent_initializer='orthogonal', bias_initializer='zeros', *_regularizer=None,
+    *_constraint=None, dropout=0.0, recurrent_dropout=0.0, return_sequences=False,
+    return_state=False, go_backwards=False, stateful=False, unroll=False, time_major=False)``.
+    Weights: kernel ``(features, units)``, recurrent_kernel ``(units, units)``, bias
+    ``(units,)``. See ``RNN`` for the call arguments, returns and errors.
+
+    Example:
+        >>> SimpleRNN(4, return_sequences=True)(torch.ones(2, 5, 3)).shape
+        torch.Size([2, 5, 4])
+    """
+
+    cell_class = SimpleRNNCell
+
+
+class LSTM(_CellLayer):
+    """Keras 2's ``LSTM`` (Hochreiter 1997), with states ``[h, c]``.
+
+    ``LSTM(units, activation='tanh', recurrent_activation='sigmoid', use_bias=True,
+    kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal',
+    bias_initializer='zeros', unit_forget_bias=True, *_regularizer=None, *_constraint=None,
+    dropout=0.0, recurrent_dropout=0.0, implementation=2, return_sequences=False,
+    return_state=False, go_backwards=False, stateful=False, unroll=False, time_major=False)``.
+    Weights: kernel ``(features, 4 * units)``, recurrent_kernel ``(units, 4 * units)``, bias
+    ``(4 * units,)``, gates ``i, f, c, o``. See ``RNN`` for the call arguments.
+
+    Example:
+        >>> output, h, c = LSTM(4, return_state=True)(torch.ones(2, 5, 3))
+        >>> output.shape, torch.equal(output, h)
+        (torch.Size([2, 4]), True)
+    """
+
+    cell_class = LSTMCell
+
+
+class GRU(_CellLayer):
+    """Keras 2's ``GRU`` (Cho 2014); ``reset_after=True`` (default) matches cuDNN.
+
+    ``GRU(units, activation='tanh', recurrent_activation='sigmoid', use_bias=True,
+    kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal',
+    bias_initializer='zeros', *_regularizer=None, *_constraint=None, dropout=0.0,
+    recurrent_dropout=0.0, implementation=2, reset_after=True, return_sequences=False,
+    return_state=False, go_backwards=False, stateful=False, unroll=False, time_major=False)``.
+    Weights: kernel ``(features, 3 * units)``, recurrent_kernel ``(units, 3 * units)``, bias
+    ``(2, 3 * units)`` (``(3 * units,)`` when ``reset_after=False``), gates ``z, r, h``.
+
+    Example:
+        >>> GRU(4, reset_after=False)(torch.ones(2, 5, 3)).shape
+        torch.Size([2, 4])
+    """
+
+    cell_class = GRUCell

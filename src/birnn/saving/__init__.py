@@ -1,0 +1,1 @@
+"""Reading Keras configs and files, and birnn's own format."""
