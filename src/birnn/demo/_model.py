@@ -9,23 +9,7 @@ import torch
 from torch import nn
 
 from birnn.demo._data import PAD_ID, VOCAB_SIZE
-
-
-class _StandInLSTM(nn.Module):
-    """Temporary stand-in for `birnn.layers` until they land on main (same call API)."""
-
-    def __init__(self, units: int, input_dim: int, bidirectional: bool):
-        super().__init__()
-        self.lstm = nn.LSTM(input_dim, units, batch_first=True, bidirectional=bidirectional)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        lengths = mask.sum(1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(
-            x, lengths, batch_first=True, enforce_sorted=False
-        )
-        out, _ = self.lstm(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return out
+from birnn.layers import LSTM, Bidirectional
 
 
 def recurrent_layer(units: int, input_dim: int, bidirectional: bool) -> nn.Module:
@@ -37,10 +21,13 @@ def recurrent_layer(units: int, input_dim: int, bidirectional: bool) -> nn.Modul
         bidirectional: Whether to wrap the LSTM in `Bidirectional` (concat merge).
 
     Returns:
-        A module called as `layer(x, mask=mask)` that maps `(batch, time, input_dim)`
-        to `(batch, time, units)` or `(batch, time, 2 * units)`.
+        A `birnn` layer called as `layer(x, mask=mask)` that maps
+        `(batch, time, input_dim)` to `(batch, time, units)` or
+        `(batch, time, 2 * units)`, with its weights already built.
     """
-    return _StandInLSTM(units, input_dim, bidirectional)
+    if bidirectional:
+        return Bidirectional(LSTM(units, return_sequences=True), input_shape=(None, input_dim))
+    return LSTM(units, return_sequences=True, input_shape=(None, input_dim))
 
 
 class BoundaryTagger(nn.Module):
@@ -89,7 +76,7 @@ def count_params(model: nn.Module) -> int:
 def build_model(
     units: int, bidirectional: bool, embed_dim: int = 16, vocab_size: int = VOCAB_SIZE
 ) -> BoundaryTagger:
-    """Builds a tagger with all its weights created (one dummy call builds lazy layers).
+    """Builds a tagger with all its weights created (the LSTM gets its `input_shape`).
 
     Args:
         units: Hidden size of each LSTM direction.
@@ -100,11 +87,7 @@ def build_model(
     Returns:
         A `BoundaryTagger` ready to hand to an optimizer.
     """
-    model = BoundaryTagger(units, bidirectional, embed_dim, vocab_size)
-    ids = torch.full((1, 2), PAD_ID + 2, dtype=torch.int64)
-    with torch.no_grad():
-        model(ids, torch.ones_like(ids, dtype=torch.bool))
-    return model
+    return BoundaryTagger(units, bidirectional, embed_dim, vocab_size)
 
 
 def matched_units(forward_units: int, embed_dim: int = 16) -> int:

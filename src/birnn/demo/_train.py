@@ -32,15 +32,21 @@ class ProgressBar:
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
         self.start = time.perf_counter()
+        self.drawn_at = -1.0
         self.done = 0
 
     def update(self, steps: int = 1, **values: float) -> None:
         """Advances the bar and redraws it, with `values` shown after it."""
         self.done = min(self.done + steps, self.total)
+        now = time.perf_counter()
+        # At most 10 redraws a second, so logs of non-terminal runs stay short.
+        if self.done < self.total and now - self.drawn_at < 0.1:
+            return
+        self.drawn_at = now
         filled = self.width * self.done // self.total
         bar = "#" * filled + "." * (self.width - filled)
         extra = " ".join(f"{k} {v:.4f}" for k, v in values.items())
-        elapsed = time.perf_counter() - self.start
+        elapsed = now - self.start
         self.stream.write(
             f"\r{self.label} [{bar}] {self.done}/{self.total} {elapsed:5.1f}s {extra}"
         )
