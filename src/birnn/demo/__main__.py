@@ -16,8 +16,8 @@ import torch
 from birnn.demo import _data, _model, _report, _train
 
 DEFAULTS = {
-    "epochs": 8,
-    "units": 64,
+    "epochs": 12,
+    "units": 96,
     "embed_dim": 16,
     "batch_size": 32,
     "learning_rate": 3e-3,
