@@ -138,7 +138,8 @@ def test_demo_numbers_depend_on_the_seed(runs):
 
 
 def test_demo_is_deterministic_for_a_seed(runs, tmp_path):
-    payload = main(["--quick", "--seed", "0", "--out", str(tmp_path)])
+    assert main(["--quick", "--seed", "0", "--out", str(tmp_path)]) == 0
+    payload = json.loads((tmp_path / "metrics.json").read_text())
     for name, result in runs[0][1]["models"].items():
         assert payload["models"][name]["history"]["train_loss"] == result["history"]["train_loss"]
         assert payload["models"][name]["tp"] == result["tp"]

@@ -98,7 +98,7 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True)
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
+def main(argv: Sequence[str] | None = None) -> int:
     """Runs the demo end to end: data, two models, training, report, saved files.
 
     torch's thread count and determinism switch are restored afterwards, so
@@ -108,14 +108,15 @@ def main(argv: Sequence[str] | None = None) -> dict:
         argv: Command-line arguments without the program name; `None` reads `sys.argv`.
 
     Returns:
-        The dict written to `metrics.json`.
+        0, the process exit status (the `birnn-demo` script exits with it).
     """
     args = parse_args(argv)
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     try:
         torch.set_num_threads(args.threads)
-        return run(args)
+        run(args)
+        return 0
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
@@ -231,5 +232,4 @@ def run(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    main()
-    sys.exit(0)
+    sys.exit(main())
