@@ -18,7 +18,10 @@ def test_weights_have_keras_shapes_and_order():
     assert [tuple(w.shape) for w in gru.get_weights()] == [(3, 15), (5, 15), (2, 15)]
     assert tuple(GRU(5, reset_after=False, input_shape=(7, 3)).get_weights()[2].shape) == (15,)
     assert [tuple(w.shape) for w in SimpleRNN(5, input_dim=3).get_weights()] == [
-        (3, 5), (5, 5), (5,)]
+        (3, 5),
+        (5, 5),
+        (5,),
+    ]
 
 
 def test_input_shape_builds_at_once_and_lazy_build_waits_for_a_call():

@@ -41,8 +41,13 @@ def test_config_round_trip_is_identical_and_json(layer):
 
 
 def test_build_config_builds_the_layer():
-    layer = deserialize({"class_name": "LSTM", "config": {"units": 2},
-                         "build_config": {"input_shape": [None, 4, 3]}})
+    layer = deserialize(
+        {
+            "class_name": "LSTM",
+            "config": {"units": 2},
+            "build_config": {"input_shape": [None, 4, 3]},
+        }
+    )
     assert layer.built and tuple(layer.cell.kernel.shape) == (3, 8)
 
 
@@ -60,6 +65,7 @@ def test_custom_objects_resolve_user_classes():
     class MyLSTM(LSTM):
         pass
 
-    layer = deserialize({"class_name": "MyLSTM", "config": {"units": 2}},
-                        custom_objects={"MyLSTM": MyLSTM})
+    layer = deserialize(
+        {"class_name": "MyLSTM", "config": {"units": 2}}, custom_objects={"MyLSTM": MyLSTM}
+    )
     assert type(layer) is MyLSTM
