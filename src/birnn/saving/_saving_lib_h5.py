@@ -94,29 +94,32 @@ def _container(group: Any) -> Any | None:
     return None
 
 
-def _child(group: Any, key: str, where: str) -> Any:
+def _child(group: Any, key: str, where: str, path: str) -> Any:
     if key not in group:
         raise ValueError(
-            f"Expected a group '{where}/{key}'. Received: only {sorted(group.keys())}."
+            f"Expected a weights group '{where}/{key}' in '{path}'. "
+            f"Received: only {sorted(group.keys())} under '{where}'."
         )
     return group[key]
 
 
-def _own_vars(group: Any, where: str) -> list[np.ndarray]:
+def _own_vars(group: Any, where: str, path: str) -> list[np.ndarray]:
     if "vars" not in group:
         return []
     variables = group["vars"]
     keys = sorted(variables.keys(), key=lambda k: int(k) if k.isdigit() else -1)
     if keys != [str(i) for i in range(len(keys))]:
         raise ValueError(
-            f"Expected variables named 0..N-1 under '{where}/vars'. Received: {keys}."
+            f"Expected variables named 0..N-1 under '{where}/vars' in '{path}'. "
+            f"Received: {keys}."
         )
     arrays = []
     for key in keys:
         dataset = variables[key]
         if str(dataset.attrs.get("dtype", "")) == "bfloat16":
             raise ValueError(
-                f"Expected float weights under '{where}/vars/{key}'. Received: bfloat16."
+                f"Expected float weights under '{where}/vars/{key}' in '{path}'. "
+                "Received: bfloat16."
             )
         arrays.append(np.asarray(dataset))
     return arrays
@@ -137,13 +140,14 @@ def _layer_arrays(group: Any, layer_config: dict, where: str, path: str) -> list
     """Collects one layer's weights in Keras 2 `get_weights()` order."""
     class_name = layer_config.get("class_name")
     config = layer_config.get("config") or {}
-    arrays = _own_vars(group, where)
+    arrays = _own_vars(group, where, path)
     if class_name in _MODEL_CLASSES:
         # A nested model lists its layers' weights first, then its own.
         inner = _container(group)
         if inner is None:
             raise ValueError(
-                f"Expected a 'layers' group under '{where}'. Received: {sorted(group.keys())}."
+                f"Expected a 'layers' group under '{where}' in '{path}'. "
+                f"Received: {sorted(group.keys())}."
             )
         layers = model_layer_configs(layer_config, path)
         nested = _read_container(inner, layers, f"{where}/layers", path)
@@ -152,26 +156,26 @@ def _layer_arrays(group: Any, layer_config: dict, where: str, path: str) -> list
         forward = config["layer"]
         backward = config.get("backward_layer") or forward
         for key, sub in (("forward_layer", forward), ("backward_layer", backward)):
-            arrays += _layer_arrays(_child(group, key, where), sub, f"{where}/{key}", path)
+            arrays += _layer_arrays(_child(group, key, where, path), sub, f"{where}/{key}", path)
     elif class_name in _RNN_LAYERS or "cell" in config:
         cell = config.get("cell") or {"class_name": f"{class_name}Cell", "config": {}}
-        arrays += _layer_arrays(_child(group, "cell", where), cell, f"{where}/cell", path)
+        arrays += _layer_arrays(_child(group, "cell", where, path), cell, f"{where}/cell", path)
     elif class_name == "StackedRNNCells":
-        arrays += _container_arrays(_child(group, "cells", where), config["cells"], f"{where}/cells", path)
+        arrays += _container_arrays(_child(group, "cells", where, path), config["cells"], f"{where}/cells", path)
     elif isinstance(config.get("layer"), dict):  # TimeDistributed and other wrappers.
-        arrays += _layer_arrays(_child(group, "layer", where), config["layer"], f"{where}/layer", path)
+        arrays += _layer_arrays(_child(group, "layer", where, path), config["layer"], f"{where}/layer", path)
     return arrays
 
 
 def _container_arrays(group: Any, configs: list[dict], where: str, path: str) -> list[np.ndarray]:
     arrays = []
     for key, sub in zip(container_keys(configs), configs):
-        arrays += _layer_arrays(_child(group, key, where), sub, f"{where}/{key}", path)
+        arrays += _layer_arrays(_child(group, key, where, path), sub, f"{where}/{key}", path)
     return arrays
 
 
 def _read_container(
-    group: Any, layer_configs: list[dict], where: str, path: str
+    group: Any, layer_configs: list[dict], where: str, path: str, check_names: bool = False
 ) -> dict[str, list[np.ndarray]]:
     weights: dict[str, list[np.ndarray]] = {}
     for key, layer in zip(container_keys(layer_configs), layer_configs):
@@ -183,7 +187,7 @@ def _read_container(
             )
         layer_group = group[key]
         stored = layer_group["vars"].attrs.get("name") if "vars" in layer_group else None
-        if stored is not None:
+        if check_names and stored is not None:
             stored = stored.decode("utf-8") if isinstance(stored, bytes) else str(stored)
             if stored != name:
                 raise ValueError(
@@ -207,7 +211,9 @@ def is_saving_lib_group(group: Any) -> bool:
     return _container(group) is not None or "vars" in group
 
 
-def read_saving_lib_weights(root: Any, config: dict, path: str) -> dict[str, list[np.ndarray]]:
+def read_saving_lib_weights(
+    root: Any, config: dict, path: str, check_names: bool = False
+) -> dict[str, list[np.ndarray]]:
     """Reads every top-level layer's weights from a `.keras`-layout HDF5 root.
 
     Args:
@@ -215,6 +221,9 @@ def read_saving_lib_weights(root: Any, config: dict, path: str) -> dict[str, lis
         config: The model config, either Keras 2 or Keras 3 style; only
             class names, layer names and wrapped layers are used.
         path: The file path, for error messages.
+        check_names: Whether to check the layer names Keras 3 stores in the
+            file against `config`. Only meaningful when `config` was saved
+            with the weights: Keras itself matches by class and position.
 
     Returns:
         A dict from layer name (as in `config`) to its weights in Keras 2
@@ -233,10 +242,10 @@ def read_saving_lib_weights(root: Any, config: dict, path: str) -> dict[str, lis
             f"Expected a 'layers' group in the weights of '{path}'. "
             f"Received: groups {sorted(root.keys())}."
         )
-    own = _own_vars(root, "")
+    own = _own_vars(root, "", path)
     if own:
         raise ValueError(
             f"Expected all weights of '{path}' to belong to layers. "
             f"Received: {len(own)} model-level variable(s) under 'vars'."
         )
-    return _read_container(group, layers, "layers", path)
+    return _read_container(group, layers, "layers", path, check_names)
