@@ -63,8 +63,11 @@ def test_format_and_version(path, expected_format, expected_version):
 @pytest.mark.parametrize("folder", [TF_KERAS, KERAS3], ids=["tf-keras", "keras3"])
 def test_spec_example_1_shapes_are_keras2_shapes(folder):
     path = folder / ("spec_example_1.keras")
-    shapes = {name: [a.shape for a in arrays] for name, arrays in read_keras_file(path).weights.items()}
-    # Bidirectional(LSTM(10)) on (5, 10): kernel (10, 40), recurrent (10, 40), bias (40,) per direction.
+    shapes = {
+        name: [a.shape for a in arrays] for name, arrays in read_keras_file(path).weights.items()
+    }
+    # Bidirectional(LSTM(10)) on (5, 10), per direction:
+    # kernel (10, 40), recurrent (10, 40), bias (40,).
     lstm_on_10 = [(10, 40), (10, 40), (40,)]
     # The second one sees the concatenated 20 features.
     lstm_on_20 = [(20, 40), (10, 40), (40,)]
@@ -92,7 +95,7 @@ def test_h5_and_keras_files_of_tf_keras_hold_identical_arrays(model):
     assert list(from_h5.weights) == list(from_zip.weights)
     for name in from_h5.weights:
         assert len(from_h5.weights[name]) == len(from_zip.weights[name])
-        for a, b in zip(from_h5.weights[name], from_zip.weights[name]):
+        for a, b in zip(from_h5.weights[name], from_zip.weights[name], strict=True):
             np.testing.assert_array_equal(a, b)
 
 
@@ -226,7 +229,7 @@ def _assert_same_weights(a: dict, b: dict) -> None:
     assert list(a) == list(b)
     for name in a:
         assert len(a[name]) == len(b[name])
-        for x, y in zip(a[name], b[name]):
+        for x, y in zip(a[name], b[name], strict=True):
             np.testing.assert_array_equal(x, y)
 
 
@@ -266,7 +269,12 @@ def test_chunked_layer_names_attribute(tmp_path):
         del f.attrs["layer_names"]
         f.attrs["layer_names0"] = np.array(names[:2], dtype=object)
         f.attrs["layer_names1"] = np.array(names[2:], dtype=object)
-    assert list(read_weights_file(path)) == ["bidirectional", "bidirectional_1", "dense", "activation"]
+    assert list(read_weights_file(path)) == [
+        "bidirectional",
+        "bidirectional_1",
+        "dense",
+        "activation",
+    ]
 
 
 def test_legacy_bidirectional_weights_come_forward_first(tmp_path):
@@ -281,7 +289,7 @@ def test_legacy_bidirectional_weights_come_forward_first(tmp_path):
     swapped = read_weights_file(path)["bidirectional_2"]
     np.testing.assert_array_equal(swapped[0], expected[3])
     reordered = read_weights_file(path, config)["bidirectional_2"]
-    for a, b in zip(reordered, expected):
+    for a, b in zip(reordered, expected, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -342,7 +350,9 @@ def test_zip_with_bad_json(tmp_path):
     _assert_error(path, "JSON")
 
 
-@pytest.mark.parametrize("source", [TF_KERAS / "spec_example_1.keras", TF_KERAS / "spec_example_1.h5"])
+@pytest.mark.parametrize(
+    "source", [TF_KERAS / "spec_example_1.keras", TF_KERAS / "spec_example_1.h5"]
+)
 @pytest.mark.parametrize("keep", [0.5, 0.9])
 def test_truncated_file(tmp_path, source, keep):
     data = source.read_bytes()
@@ -353,7 +363,11 @@ def test_truncated_file(tmp_path, source, keep):
 
 def test_corrupt_weights_inside_zip(tmp_path):
     path = tmp_path / "model.keras"
-    _rezip(KERAS3 / "spec_example_1.keras", path, replace={"model.weights.h5": b"\x89HDF\r\n\x1a\n" + b"\0" * 64})
+    _rezip(
+        KERAS3 / "spec_example_1.keras",
+        path,
+        replace={"model.weights.h5": b"\x89HDF\r\n\x1a\n" + b"\0" * 64},
+    )
     _assert_error(path, "truncated or corrupt")
 
 
@@ -409,7 +423,7 @@ def test_weights_file_maps_by_class_and_position_not_name():
     weights = read_weights_file(KERAS3 / "spec_example_2.keras", config)
     expected = read_keras_file(KERAS3 / "spec_example_2.keras").weights
     assert list(weights) == ["other_1", "other_2", "other_3"]
-    _assert_same_weights(dict(zip(expected, weights.values())), expected)
+    _assert_same_weights(dict(zip(expected, weights.values(), strict=True)), expected)
 
 
 def test_h5_missing_layer_group(tmp_path):
@@ -441,3 +455,28 @@ def test_hdf5_that_is_not_a_keras_file(tmp_path):
         f["x"] = np.zeros(3)
     _assert_error(path, "Keras weights file", read_weights_file)
     _assert_error(path, "model_config")
+
+
+def test_keras3_operations_in_a_config_are_not_layers(tmp_path):
+    # Keras 3 Functional configs list bare ops (e.g. a Masking layer's `NotEqual`);
+    # they hold no weights and have no group in the file.
+    config = _config_of(KERAS3 / "spec_example_2.keras")
+    operation = {
+        "module": "keras.src.ops.numpy",
+        "class_name": "NotEqual",
+        "config": {"name": "not_equal"},
+    }
+    config["config"]["layers"].insert(1, operation)
+    path = tmp_path / "model.keras"
+    _rezip(KERAS3 / "spec_example_2.keras", path, replace={"config.json": json.dumps(config)})
+    assert list(read_keras_file(path).weights) == ["bidirectional_2", "dense_1", "activation_1"]
+
+
+def test_unknown_nested_weights_are_refused(tmp_path):
+    with zipfile.ZipFile(TF_KERAS / "spec_example_2.keras") as archive:
+        buffer = io.BytesIO(archive.read("model.weights.h5"))
+    with h5py.File(buffer, "a") as f:
+        f["layers/dense/extra/vars/0"] = np.zeros(3, np.float32)
+    path = tmp_path / "model.keras"
+    _rezip(TF_KERAS / "spec_example_2.keras", path, replace={"model.weights.h5": buffer.getvalue()})
+    _assert_error(path, r"2 weight\(s\) of layer 'dense_1'.*3 datasets")

@@ -69,8 +69,7 @@ def _sniff(path: str) -> str:
     """Returns `"hdf5"` or `"zip"` from the file's first bytes."""
     if not os.path.exists(path):
         raise ValueError(
-            f"Expected `path` to be an existing Keras file. Received: path={path!r} "
-            "(no such file)."
+            f"Expected `path` to be an existing Keras file. Received: path={path!r} (no such file)."
         )
     if os.path.isdir(path):
         raise ValueError(

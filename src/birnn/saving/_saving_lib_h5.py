@@ -14,9 +14,10 @@ A layer's `<key>` is not its name: it is its class name in snake case
 (`Bidirectional` -> `bidirectional`, `SimpleRNN` -> `simple_rnn`), with
 `_1`, `_2`, ... appended to the second, third, ... layer of the same class, in
 the order of the model's layer list (its config's `layers`, minus
-`InputLayer`s). tf-keras 2.13 named the container `_layer_checkpoint_dependencies`
-instead of `layers`. Keras 3.x also stores each layer's name as the `name`
-attribute of its `vars` group; when present it is checked against the config.
+`InputLayer`s and Keras 3 operations). tf-keras 2.13 named the container
+`_layer_checkpoint_dependencies` instead of `layers`. Keras 3.x also stores
+each layer's name as the `name` attribute of its `vars` group; when the config
+comes from the same archive, those names are checked against it.
 tf-keras also writes an empty `layer` group under a Bidirectional (the unbuilt
 wrapped layer), which holds no weights.
 """
@@ -50,7 +51,8 @@ def model_layer_configs(config: dict, path: str) -> list[dict]:
         path: The file path, for error messages.
 
     Returns:
-        The entries of the config's `layers` list, `InputLayer`s excluded.
+        The entries of the config's `layers` list, without `InputLayer`s and
+        Keras 3 operations, which hold no weights.
 
     Raises:
         ValueError: if `config` is not a model config with a `layers` list.
@@ -64,7 +66,17 @@ def model_layer_configs(config: dict, path: str) -> list[dict]:
             "Functional model config with a `layers` list. Received: "
             f"class_name={config.get('class_name') if isinstance(config, dict) else config!r}."
         )
-    return [layer for layer in layers if layer.get("class_name") != "InputLayer"]
+    return [layer for layer in layers if _holds_state(layer)]
+
+
+def _holds_state(layer_config: dict) -> bool:
+    # Input layers have no weights (Keras keys them apart: `input_layer`, ...).
+    if layer_config.get("class_name") == "InputLayer":
+        return False
+    # Keras 3 Functional configs also list bare operations (e.g. the `NotEqual`
+    # and `Any` that compute a Masking layer's mask); they are not layers and
+    # are not saved.
+    return not str(layer_config.get("module", "")).startswith("keras.src.ops")
 
 
 def layer_name(layer_config: dict) -> str:
@@ -110,8 +122,7 @@ def _own_vars(group: Any, where: str, path: str) -> list[np.ndarray]:
     keys = sorted(variables.keys(), key=lambda k: int(k) if k.isdigit() else -1)
     if keys != [str(i) for i in range(len(keys))]:
         raise ValueError(
-            f"Expected variables named 0..N-1 under '{where}/vars' in '{path}'. "
-            f"Received: {keys}."
+            f"Expected variables named 0..N-1 under '{where}/vars' in '{path}'. Received: {keys}."
         )
     arrays = []
     for key in keys:
@@ -136,6 +147,16 @@ def _count_datasets(group: Any) -> int:
     return count
 
 
+def _sub_config(config: dict, key: str, kind: type, where: str, path: str) -> Any:
+    value = config.get(key)
+    if not isinstance(value, kind):
+        raise ValueError(
+            f"Expected the config of the layer at '{where}' in '{path}' to have a "
+            f"'{key}' {kind.__name__}. Received: {key}={value!r:.100}."
+        )
+    return value
+
+
 def _layer_arrays(group: Any, layer_config: dict, where: str, path: str) -> list[np.ndarray]:
     """Collects one layer's weights in Keras 2 `get_weights()` order."""
     class_name = layer_config.get("class_name")
@@ -153,7 +174,7 @@ def _layer_arrays(group: Any, layer_config: dict, where: str, path: str) -> list
         nested = _read_container(inner, layers, f"{where}/layers", path)
         return [array for sub in nested.values() for array in sub] + arrays
     if class_name == "Bidirectional":
-        forward = config["layer"]
+        forward = _sub_config(config, "layer", dict, where, path)
         backward = config.get("backward_layer") or forward
         for key, sub in (("forward_layer", forward), ("backward_layer", backward)):
             arrays += _layer_arrays(_child(group, key, where, path), sub, f"{where}/{key}", path)
@@ -161,15 +182,22 @@ def _layer_arrays(group: Any, layer_config: dict, where: str, path: str) -> list
         cell = config.get("cell") or {"class_name": f"{class_name}Cell", "config": {}}
         arrays += _layer_arrays(_child(group, "cell", where, path), cell, f"{where}/cell", path)
     elif class_name == "StackedRNNCells":
-        arrays += _container_arrays(_child(group, "cells", where, path), config["cells"], f"{where}/cells", path)
+        arrays += _container_arrays(
+            _child(group, "cells", where, path),
+            _sub_config(config, "cells", list, where, path),
+            f"{where}/cells",
+            path,
+        )
     elif isinstance(config.get("layer"), dict):  # TimeDistributed and other wrappers.
-        arrays += _layer_arrays(_child(group, "layer", where, path), config["layer"], f"{where}/layer", path)
+        arrays += _layer_arrays(
+            _child(group, "layer", where, path), config["layer"], f"{where}/layer", path
+        )
     return arrays
 
 
 def _container_arrays(group: Any, configs: list[dict], where: str, path: str) -> list[np.ndarray]:
     arrays = []
-    for key, sub in zip(container_keys(configs), configs):
+    for key, sub in zip(container_keys(configs), configs, strict=True):
         arrays += _layer_arrays(_child(group, key, where, path), sub, f"{where}/{key}", path)
     return arrays
 
@@ -178,7 +206,7 @@ def _read_container(
     group: Any, layer_configs: list[dict], where: str, path: str, check_names: bool = False
 ) -> dict[str, list[np.ndarray]]:
     weights: dict[str, list[np.ndarray]] = {}
-    for key, layer in zip(container_keys(layer_configs), layer_configs):
+    for key, layer in zip(container_keys(layer_configs), layer_configs, strict=True):
         name = layer_name(layer)
         if key not in group:
             raise ValueError(
