@@ -12,6 +12,7 @@ the configs Keras 3.15 and tf-keras 2.21 write for the same models:
 - `Dense` and `Embedding` add `quantization_config`; `Dense` omits
   `activity_regularizer`, `Embedding` omits `input_length`.
 - Glorot/He/Lecun initializers add `input_axes` and `output_axes`.
+- Wrapped layers (in `Bidirectional`, `TimeDistributed`) carry a `build_config`.
 - Functional models describe layer calls as `{"args": ..., "kwargs": ...}`
   with `__keras_tensor__` dicts, where Keras 2 lists
   `[layer_name, node_index, tensor_index, kwargs]`.
@@ -53,7 +54,11 @@ def keras3_to_keras2_config(config: dict) -> dict:
         ValueError: if `config` is not a serialized Keras object, or holds a
             Functional layer call that Keras 2 configs cannot express.
     """
-    if not (isinstance(config, dict) and "class_name" in config and isinstance(config.get("config"), dict)):
+    if not (
+        isinstance(config, dict)
+        and "class_name" in config
+        and isinstance(config.get("config"), dict)
+    ):
         raise ValueError(
             "Expected `config` to be a serialized Keras object: a dict with "
             f"'class_name' and a 'config' dict. Received: config={config!r:.200}."
@@ -87,7 +92,7 @@ def _convert(obj: dict, in_bidirectional: bool) -> dict:
         # Keras 2 always writes it; None (any length) is what Keras 3 does.
         config.setdefault("input_length", None)
     elif isinstance(config.get("layer"), dict):  # TimeDistributed and other wrappers.
-        config["layer"] = _convert(config["layer"], False)
+        config["layer"] = _convert_wrapped(config["layer"], False)
     # An empty compile config says "not compiled", which Keras 2 says by omitting it.
     if obj.get("compile_config") == {}:
         del obj["compile_config"]
@@ -151,7 +156,9 @@ def _convert_model(config: dict, functional: bool) -> None:
         return
     for layer in config["layers"]:
         name = layer.get("name") or layer["config"].get("name")
-        layer["inbound_nodes"] = [_convert_node(node, name) for node in layer.get("inbound_nodes", [])]
+        layer["inbound_nodes"] = [
+            _convert_node(node, name) for node in layer.get("inbound_nodes", [])
+        ]
     for key in ("input_layers", "output_layers"):
         if key in config:
             config[key] = _tensor_refs(config[key])
@@ -185,17 +192,25 @@ def _without_sharing_ids(value: Any) -> Any:
     return value
 
 
+def _convert_wrapped(layer: dict, in_bidirectional: bool) -> dict:
+    converted = _convert(layer, in_bidirectional)
+    # Keras 3 records how a wrapped layer was built; Keras 2 builds it from the
+    # wrapper's input shape and writes nothing. Build info only, no math.
+    converted.pop("build_config", None)
+    return converted
+
+
 def _convert_bidirectional(config: dict) -> None:
-    forward = _convert(config["layer"], in_bidirectional=True)
+    forward = _convert_wrapped(config["layer"], in_bidirectional=True)
     name = forward["config"].get("name")
     # Keras 3 renames the wrapped layer `forward_<name>`; Keras 2 keeps `<name>`
     # and derives `forward_<name>` itself. Only the name changes.
     if isinstance(name, str) and name.startswith(_FORWARD_PREFIX):
-        forward["config"]["name"] = name[len(_FORWARD_PREFIX):]
+        forward["config"]["name"] = name[len(_FORWARD_PREFIX) :]
     config["layer"] = forward
     backward = config.get("backward_layer")
     if isinstance(backward, dict):
-        backward = _convert(backward, in_bidirectional=True)
+        backward = _convert_wrapped(backward, in_bidirectional=True)
         # Keras 3 writes the automatic backward layer too; Keras 2 derives the
         # same layer when the key is absent. A different one is kept.
         if _is_mirror(forward, backward):

@@ -69,8 +69,7 @@ def _sniff(path: str) -> str:
     """Returns `"hdf5"` or `"zip"` from the file's first bytes."""
     if not os.path.exists(path):
         raise ValueError(
-            f"Expected `path` to be an existing Keras file. Received: path={path!r} "
-            "(no such file)."
+            f"Expected `path` to be an existing Keras file. Received: path={path!r} (no such file)."
         )
     if os.path.isdir(path):
         raise ValueError(
@@ -148,10 +147,12 @@ def _archive_format(version: str) -> str:
     return "keras-v3" if major.isdigit() and int(major) >= 3 else "keras-v2"
 
 
-def _read_archive_weights(h5_bytes: bytes, config: dict, path: str) -> dict[str, list[np.ndarray]]:
+def _read_archive_weights(
+    h5_bytes: bytes, config: dict, path: str, check_names: bool
+) -> dict[str, list[np.ndarray]]:
     with _open_hdf5(io.BytesIO(h5_bytes), f"{path}:{_WEIGHTS}") as root:
         try:
-            return _saving_lib_h5.read_saving_lib_weights(root, config, path)
+            return _saving_lib_h5.read_saving_lib_weights(root, config, path, check_names)
         except OSError as e:
             raise _damaged(path, "Keras archive", e) from e
 
@@ -221,7 +222,7 @@ def read_keras_file(path: str | os.PathLike) -> KerasFile:
         return _read_h5_model(path)
     config, metadata, h5_bytes = _read_archive(path)
     version = str(metadata.get("keras_version", "unknown"))
-    weights = _read_archive_weights(h5_bytes, config, path)
+    weights = _read_archive_weights(h5_bytes, config, path, check_names=True)
     return KerasFile(
         config=config, weights=weights, keras_version=version, format=_archive_format(version)
     )
@@ -262,7 +263,9 @@ def read_weights_file(
     path = os.fspath(path)
     if _sniff(path) == "zip":
         own_config, _, h5_bytes = _read_archive(path)
-        return _read_archive_weights(h5_bytes, config if config is not None else own_config, path)
+        if config is None:
+            return _read_archive_weights(h5_bytes, own_config, path, check_names=True)
+        return _read_archive_weights(h5_bytes, config, path, check_names=False)
     with _open_hdf5(path, path) as f:
         try:
             if "model_weights" in f and _legacy_h5.is_legacy_weights_group(f["model_weights"]):

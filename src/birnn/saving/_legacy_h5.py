@@ -72,7 +72,7 @@ def _forward_backward_order(weight_names: list[str], arrays: list[np.ndarray]) -
     if they do not, the stored order is kept.
     """
     forward, backward = [], []
-    for name, array in zip(weight_names, arrays):
+    for name, array in zip(weight_names, arrays, strict=True):
         parts = name.split("/")
         if any(p.startswith(_FORWARD_PREFIX) for p in parts):
             forward.append(array)
