@@ -215,7 +215,7 @@ class RMSprop(Optimizer):
     Example:
         >>> w = torch.nn.Parameter(torch.tensor([1.0]))
         >>> optimizer = RMSprop(params=[w])
-        >>> w.grad = torch.tensor([1.0]); optimizer.step(); round(float(w), 6)
+        >>> w.grad = torch.tensor([1.0]); optimizer.step(); round(float(w.detach()), 6)
         0.996838
     """
 
@@ -247,7 +247,7 @@ class Adam(Optimizer):
     Example:
         >>> w = torch.nn.Parameter(torch.tensor([1.0]))
         >>> optimizer = Adam(0.1, params=[w])
-        >>> w.grad = torch.tensor([3.0]); optimizer.step(); round(float(w), 6)
+        >>> w.grad = torch.tensor([3.0]); optimizer.step(); round(float(w.detach()), 6)
         0.9
     """
 
@@ -274,7 +274,7 @@ class Adagrad(Optimizer):
     Example:
         >>> w = torch.nn.Parameter(torch.tensor([1.0]))
         >>> optimizer = Adagrad(0.1, params=[w])
-        >>> w.grad = torch.tensor([1.0]); optimizer.step(); round(float(w), 6)
+        >>> w.grad = torch.tensor([1.0]); optimizer.step(); round(float(w.detach()), 6)
         0.904654
     """
 
@@ -295,7 +295,7 @@ class Adamax(Optimizer):
     Example:
         >>> w = torch.nn.Parameter(torch.tensor([1.0]))
         >>> optimizer = Adamax(0.1, params=[w])
-        >>> w.grad = torch.tensor([2.0]); optimizer.step(); round(float(w), 6)
+        >>> w.grad = torch.tensor([2.0]); optimizer.step(); round(float(w.detach()), 6)
         0.9
     """
 

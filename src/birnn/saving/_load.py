@@ -198,8 +198,10 @@ def load_model(
     - tf-keras 2.x ``model.save("m.h5")`` (HDF5) and ``model.save("m.keras")``;
     - Keras 3 ``model.save("m.keras")``.
 
-    Keras's weights are set as saved, so the model computes what Keras computed. The
-    optimizer state is not loaded; with ``compile=True`` the saved loss, metrics and
+    Keras's weights are set as saved, so the model computes what Keras computed. The model
+    comes back in ``eval()`` mode, as Keras models run in inference mode unless told
+    otherwise (``fit`` switches to training mode by itself). The optimizer state is not
+    loaded; with ``compile=True`` the saved loss, metrics and
     optimizer settings are compiled in when birnn supports them (else a warning).
 
     Args:
@@ -235,10 +237,10 @@ def load_model(
         assign_weights(model, weights, path, by_order=False)
         if compile and "compile_config" in metadata:
             _compile_from(model, json.loads(metadata["compile_config"]), path)
-        return model
+        return model.eval()
     keras_file = read_keras_file(path)
     model = model_from_config(keras_file.config, custom_objects)
     assign_weights(model, keras_file.weights, path, by_order=False)
     if compile:
         _compile_from(model, _keras_compile_config(path, keras_file), path)
-    return model
+    return model.eval()
