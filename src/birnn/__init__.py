@@ -7,7 +7,17 @@ Example:
     torch.Size([2, 5, 16])
 """
 
-from . import activations, constraints, initializers, layers, regularizers
+from . import (
+    activations,
+    constraints,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+)
 from .layers import (
     GRU,
     LSTM,
@@ -22,6 +32,7 @@ from .layers import (
     deserialize,
     serialize,
 )
+from .models import Sequential, load_model
 
 __version__ = "0.1.0"
 
@@ -41,7 +52,13 @@ __all__ = [
     "deserialize",
     "initializers",
     "layers",
+    "load_model",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
     "regularizers",
+    "Sequential",
     "serialize",
     "__version__",
 ]

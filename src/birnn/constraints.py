@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from ._objects import resolve_object, serialize_object
+
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "get", "serialize"]
 
 _EPSILON = 1e-7  # Keras's backend.epsilon()
@@ -110,14 +112,7 @@ _CLASSES = {
 
 def serialize(constraint: Constraint | None) -> dict[str, Any] | None:
     """Returns the dict tf-keras 2.x writes for a constraint, or ``None``."""
-    if constraint is None:
-        return None
-    return {
-        "module": "keras.constraints",
-        "class_name": type(constraint).__name__,
-        "config": constraint.get_config(),
-        "registered_name": None,
-    }
+    return serialize_object(constraint, "keras.constraints")
 
 
 def get(identifier: Any) -> Constraint | None:
@@ -130,21 +125,4 @@ def get(identifier: Any) -> Constraint | None:
         >>> get("non_neg")(torch.tensor([-1.0]))
         tensor([0.])
     """
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str):
-        identifier = {"class_name": identifier, "config": {}}
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(
-                f"constraint must be one of {sorted(set(c.__name__ for c in _CLASSES.values()))} "
-                f"or None. Received: {identifier.get('class_name')!r}."
-            )
-        try:
-            return cls.from_config(identifier.get("config") or {})
-        except TypeError as error:
-            raise ValueError(f"constraint {identifier!r}: {error}.") from None
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"constraint must be a name, a dict or a callable. Received: {identifier!r}.")
+    return resolve_object(identifier, "constraint", Constraint, _CLASSES)

@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from ._objects import resolve_object, serialize_object
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize"]
 
 
@@ -78,14 +80,7 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
 
 def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
     """Returns the dict tf-keras 2.x writes for a regularizer, or ``None``."""
-    if regularizer is None:
-        return None
-    return {
-        "module": "keras.regularizers",
-        "class_name": type(regularizer).__name__,
-        "config": regularizer.get_config(),
-        "registered_name": None,
-    }
+    return serialize_object(regularizer, "keras.regularizers")
 
 
 def get(identifier: Any) -> Regularizer | None:
@@ -98,21 +93,4 @@ def get(identifier: Any) -> Regularizer | None:
         >>> get("l2").l2
         0.01
     """
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        identifier = {"class_name": identifier, "config": {}}
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(
-                f"regularizer must be one of 'L1', 'L2', 'L1L2' or None. "
-                f"Received: {identifier.get('class_name')!r}."
-            )
-        try:
-            return cls.from_config(identifier.get("config") or {})
-        except TypeError as error:
-            raise ValueError(f"regularizer {identifier!r}: {error}.") from None
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"regularizer must be a name, a dict or a callable. Received: {identifier!r}.")
+    return resolve_object(identifier, "regularizer", Regularizer, _CLASSES)

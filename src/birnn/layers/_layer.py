@@ -301,10 +301,6 @@ class Layer(nn.Module):
         }
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
-        if self.activity_regularizer is not None:
-            config["activity_regularizer"] = regularizers_module.serialize(
-                self.activity_regularizer
-            )
         return config
 
     @classmethod

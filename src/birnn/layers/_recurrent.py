@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .. import _fused
+from .. import regularizers as regularizers_module
 from .._masks import check_mask
 from ._cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell
 from ._layer import Layer, _snake_case
@@ -296,7 +297,7 @@ class RNN(Layer):
         """The one place that chooses the fused kernel or the step loop."""
         if isinstance(self.cell, _Cell):
             self.cell.reset_dropout_masks(x, training)
-            if _fused.supports(self.cell, training):
+            if x.shape[1] > 0 and _fused.supports(self.cell, training):
                 return _fused.run(self.cell, x, mask, states, self.zero_output_for_mask)
         elif training and self._cell_takes_training:
             return run_loop(_TrainingCell(self.cell), x, mask, states, self.zero_output_for_mask)
@@ -437,8 +438,12 @@ class _CellLayer(RNN):
     def get_config(self) -> dict[str, Any]:
         config = Layer.get_config(self)
         config.update(self._rnn_config())
-        cell_config = self.cell._cell_config()
-        config.update(cell_config)
+        for key, value in self.cell._cell_config().items():
+            config[key] = value
+            if key == "bias_regularizer":  # Keras 2 writes it here, between the regularizers
+                config["activity_regularizer"] = regularizers_module.serialize(
+                    self.activity_regularizer
+                )
         return config
 
     @classmethod

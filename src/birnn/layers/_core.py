@@ -1,0 +1,306 @@
+"""``Dense``, ``Activation`` and ``Dropout``: Keras 2's core layers on the last axis.
+
+All three pass an incoming mask on unchanged, as Keras's do (``supports_masking``).
+``Dense`` and ``Activation`` leave the pre-activation logits on a softmax or sigmoid
+output (``output._keras_logits``), as tf-keras does, so that crossentropy losses
+read the logits instead of clipped probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from .. import activations
+from .. import constraints as constraints_module
+from .. import initializers as initializers_module
+from .. import regularizers as regularizers_module
+from ._layer import Layer, serialize_weight_options
+
+_LOGIT_ACTIVATIONS = (activations.get("softmax"), activations.get("sigmoid"))
+
+
+def apply_activation(activation: Callable, x: torch.Tensor) -> torch.Tensor:
+    """Applies ``activation``; a softmax or sigmoid output remembers its logits ``x``.
+
+    Example:
+        >>> y = apply_activation(activations.get("softmax"), torch.zeros(1, 2))
+        >>> y, y._keras_logits
+        (tensor([[0.5000, 0.5000]]), tensor([[0., 0.]]))
+    """
+    output = activation(x)
+    if activation in _LOGIT_ACTIVATIONS:
+        output._keras_logits = x  # tf-keras caches these for its crossentropy losses
+    return output
+
+
+def _as_float_input(layer: Layer, inputs: Any) -> torch.Tensor:
+    if not torch.is_tensor(inputs):
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}': inputs must be a torch.Tensor. "
+            f"Received: {type(inputs).__name__}."
+        )
+    if inputs.dtype != layer.dtype and not torch.is_autocast_enabled():
+        inputs = inputs.to(layer.dtype)
+    return inputs
+
+
+class Dense(Layer):
+    """Keras 2's densely connected layer: ``activation(inputs @ kernel + bias)``.
+
+    Acts on the last axis of inputs of any rank ``(..., input_dim)``.
+
+    Args:
+        units: the output size, a positive integer.
+        activation: an activation name or callable; ``None`` is linear.
+        use_bias: whether to add ``bias``.
+        kernel_initializer: initializer of ``kernel`` ``(input_dim, units)``.
+        bias_initializer: initializer of ``bias`` ``(units,)``.
+        kernel_regularizer, bias_regularizer: optional penalties added to ``losses``.
+        activity_regularizer: optional penalty on the output.
+        kernel_constraint, bias_constraint: optional projections after optimizer steps.
+        **kwargs: base layer arguments (``name``, ``input_shape``, ``input_dim``, ...).
+
+    Call arguments:
+        inputs: ``(..., input_dim)``; any dtype, cast to the layer's dtype.
+
+    Returns:
+        ``(..., units)``.
+
+    Raises:
+        ValueError: if ``units`` is not a positive integer, or the inputs' last dimension
+            is unknown or differs from the one the layer was built for.
+
+    Example:
+        >>> layer = Dense(3, activation="relu")
+        >>> layer(torch.ones(2, 5, 4)).shape
+        torch.Size([2, 5, 3])
+        >>> [w.shape for w in layer.get_weights()]
+        [(4, 3), (3,)]
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        **kwargs: Any,
+    ):
+        # Keras 2's Dense reads input_dim as the whole sample shape, not (None, input_dim).
+        if kwargs.get("input_shape") is None and "input_dim" in kwargs:
+            kwargs["input_shape"] = (kwargs.pop("input_dim"),)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise ValueError(f"Dense: units must be a positive integer. Received: units={units!r}.")
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers_module.get(kernel_initializer)
+        self.bias_initializer = initializers_module.get(bias_initializer)
+        self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
+        self.bias_regularizer = regularizers_module.get(bias_regularizer)
+        self.kernel_constraint = constraints_module.get(kernel_constraint)
+        self.bias_constraint = constraints_module.get(bias_constraint)
+        self._build_from_constructor()
+
+    def build(self, input_shape: tuple) -> None:
+        input_dim = input_shape[-1] if input_shape else None
+        if input_dim is None:
+            raise ValueError(
+                f"Dense '{self.name}': the last dimension of the inputs must be known. "
+                f"Received: input_shape={tuple(input_shape)}."
+            )
+        self.input_dim = input_dim
+        self.add_weight(
+            "kernel",
+            (input_dim, self.units),
+            self.kernel_initializer,
+            self.kernel_regularizer,
+            self.kernel_constraint,
+        )
+        if self.use_bias:
+            self.add_weight(
+                "bias",
+                (self.units,),
+                self.bias_initializer,
+                self.bias_regularizer,
+                self.bias_constraint,
+            )
+        else:
+            self.bias = None
+        self.built = True
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        inputs = _as_float_input(self, inputs)
+        if inputs.dim() == 0 or inputs.shape[-1] != self.input_dim:
+            raise ValueError(
+                f"Dense '{self.name}': inputs must have {self.input_dim} features on the last "
+                f"axis (the layer was built for that). Received: shape {tuple(inputs.shape)}."
+            )
+        outputs = torch.matmul(inputs, self.kernel)
+        if self.bias is not None:
+            outputs = outputs + self.bias
+        return apply_activation(self.activation, outputs)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)[:-1] + (self.units,)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.pop("activity_regularizer", None)
+        config.update(
+            {
+                "units": self.units,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                **serialize_weight_options(
+                    {
+                        "kernel_initializer": self.kernel_initializer,
+                        "bias_initializer": self.bias_initializer,
+                        "kernel_regularizer": self.kernel_regularizer,
+                        "bias_regularizer": self.bias_regularizer,
+                    }
+                ),
+                "activity_regularizer": regularizers_module.serialize(self.activity_regularizer),
+                **serialize_weight_options(
+                    {
+                        "kernel_constraint": self.kernel_constraint,
+                        "bias_constraint": self.bias_constraint,
+                    }
+                ),
+            }
+        )
+        return config
+
+    def extra_repr(self) -> str:
+        return f"units={self.units}, name={self.name!r}"
+
+
+class Activation(Layer):
+    """Applies an activation function to its input (Keras 2's ``Activation``).
+
+    Args:
+        activation: an activation name (``"softmax"``, ``"relu"``...) or a callable.
+        **kwargs: base layer arguments.
+
+    Example:
+        >>> Activation("softmax")(torch.zeros(1, 4))
+        tensor([[0.2500, 0.2500, 0.2500, 0.2500]])
+    """
+
+    def __init__(self, activation: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self._build_from_constructor()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return apply_activation(self.activation, _as_float_input(self, inputs))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+    def extra_repr(self) -> str:
+        return f"{activations.serialize(self.activation)!r}, name={self.name!r}"
+
+
+class Dropout(Layer):
+    """Zeroes input units with probability ``rate`` while training, scaling the rest by
+    ``1 / (1 - rate)`` (Keras 2's ``Dropout``); the identity otherwise.
+
+    Args:
+        rate: the fraction of units to drop, in ``[0, 1]``.
+        noise_shape: optional shape of the keep/drop pattern, broadcast over the inputs;
+            ``None`` entries take the inputs' size (e.g. ``(None, 1, None)`` drops the same
+            features at every time step).
+        seed: optional int; draws from a private generator seeded with it.
+        **kwargs: base layer arguments.
+
+    Call arguments:
+        inputs: any float tensor.
+        training: dropout on or off; ``None`` follows ``module.train()``/``eval()``.
+
+    Example:
+        >>> layer = Dropout(0.5, seed=1)
+        >>> layer(torch.ones(2, 3), training=False)
+        tensor([[1., 1., 1.],
+                [1., 1., 1.]])
+        >>> sorted(set(layer(torch.ones(100), training=True).tolist()))
+        [0.0, 2.0]
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        noise_shape: Sequence[int | None] | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise ValueError(f"Dropout: rate must be a float in [0, 1]. Received: rate={rate!r}.")
+        if noise_shape is not None and not isinstance(noise_shape, (list, tuple)):
+            raise ValueError(
+                "Dropout: noise_shape must be a list or tuple of ints (or None entries). "
+                f"Received: noise_shape={noise_shape!r}."
+            )
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"Dropout: seed must be an int or None. Received: seed={seed!r}.")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        self._generator: torch.Generator | None = None
+        self._build_from_constructor()
+
+    def _noise_shape(self, inputs: torch.Tensor) -> tuple[int, ...]:
+        if self.noise_shape is None:
+            return tuple(inputs.shape)
+        if len(self.noise_shape) != inputs.dim():
+            raise ValueError(
+                f"Dropout '{self.name}': noise_shape must have one entry per input axis. "
+                f"Received: noise_shape={self.noise_shape} for inputs of shape "
+                f"{tuple(inputs.shape)}."
+            )
+        return tuple(
+            size if wanted is None else wanted
+            for wanted, size in zip(self.noise_shape, inputs.shape)
+        )
+
+    def forward(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        training = self.training if training is None else bool(training)
+        if not training or self.rate == 0:
+            return inputs
+        if self.rate == 1:
+            return torch.zeros_like(inputs)
+        keep = 1.0 - self.rate
+        generator = None
+        if self.seed is not None:
+            if self._generator is None or self._generator.device != inputs.device:
+                self._generator = torch.Generator(inputs.device).manual_seed(self.seed)
+            generator = self._generator
+        noise = torch.rand(self._noise_shape(inputs), generator=generator, device=inputs.device)
+        return inputs * (noise < keep).to(inputs.dtype) / keep
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "rate": self.rate,
+                "noise_shape": None if self.noise_shape is None else list(self.noise_shape),
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}, name={self.name!r}"

@@ -1,0 +1,507 @@
+"""``Model``: Keras 2's training API (``compile``, ``fit``, ``evaluate``, ``predict``) and
+saving, on a layer whose ``forward`` leaves the output mask on its output
+(``output._keras_mask``), as Keras models do.
+
+One training step, as tf-keras runs it: forward in training mode → per-sample losses
+weighted by the output mask (mean over valid entries) → plus the layers' regularization
+``losses`` → backward → optimizer step → weight constraints → metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import losses as losses_module
+from .. import metrics as metrics_module
+from .. import optimizers as optimizers_module
+from ..layers._layer import Layer
+from . import _data
+from ._progbar import History, Progbar
+
+_UNSUPPORTED_FIT_OPTIONS = ("callbacks", "class_weight", "sample_weight", "steps_per_epoch")
+
+
+def _verbosity(verbose: Any) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'. Received: {verbose!r}.")
+    return int(verbose)
+
+
+def _refuse(method: str, **options: Any) -> None:
+    for name, value in options.items():
+        empty = isinstance(value, (list, tuple, dict)) and not value
+        if value is not None and value is not False and not empty:
+            raise ValueError(
+                f"{method}: {name} is not supported by birnn. Expected: {name}=None. "
+                f"Received: {name}={value!r:.100}."
+            )
+
+
+class _Modes:
+    """Sets ``train()``/``eval()`` for a block and restores the previous mode after it."""
+
+    def __init__(self, model: torch.nn.Module, training: bool):
+        self.model, self.training = model, training
+
+    def __enter__(self) -> None:
+        self.previous = self.model.training
+        self.model.train(self.training)
+
+    def __exit__(self, *exc: Any) -> None:
+        self.model.train(self.previous)
+
+
+class Model(Layer):
+    """Base class of birnn models: Keras 2's ``compile``/``fit``/``evaluate``/``predict``,
+    ``save``/``load_weights`` and ``to_json`` on a ``Layer``. See ``Sequential``."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.optimizer: torch.optim.Optimizer | None = None
+        self._optimizer_spec: Any = None
+        self.compiled_loss: Callable | None = None
+        self.loss: Any = None
+        self._metric_names: list[Any] = []
+        self._compile_config: dict[str, Any] | None = None
+        self.stop_training = False
+
+    # -- compile ----------------------------------------------------------------------------
+
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: list | None = None,
+        loss_weights: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: bool | None = None,
+        steps_per_execution: int | None = None,
+        jit_compile: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Configures the model for training (Keras 2's ``Model.compile``).
+
+        Args:
+            optimizer: a Keras name (``'rmsprop'``, ``'adam'``, ``'sgd'``, ``'adagrad'``,
+                ``'adamax'``) with Keras 2's defaults, a Keras optimizer dict, a
+                ``birnn.optimizers`` optimizer, a ``torch.optim.Optimizer`` over this
+                model's parameters, or a callable ``params -> torch.optim.Optimizer``.
+            loss: ``'categorical_crossentropy'``, ``'sparse_categorical_crossentropy'``,
+                ``'binary_crossentropy'``, ``'mse'``, ``'mae'`` (or their long and class
+                names), or a callable ``(y_true, y_pred) -> per-sample losses``.
+            metrics: a list of names (``'accuracy'`` picks binary, sparse or categorical
+                accuracy as Keras does) or callables.
+            run_eagerly, steps_per_execution, jit_compile: accepted; no effect here.
+
+        Raises:
+            ValueError: for unknown optimizers, losses or metrics, or unsupported options
+                (``loss_weights``, ``weighted_metrics``).
+        """
+        kwargs.pop("pss_evaluation_shards", None)
+        if kwargs:
+            raise TypeError(f"compile: unexpected argument(s) {sorted(kwargs)}.")
+        _refuse("compile", loss_weights=loss_weights, weighted_metrics=weighted_metrics)
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]
+        for metric in metrics or []:
+            if isinstance(metric, str):
+                metrics_module.get(metric, torch.zeros(1, 2), torch.zeros(1, 2))
+        self._optimizer_spec = optimizers_module.get(optimizer)
+        self.optimizer = (
+            self._optimizer_spec
+            if isinstance(self._optimizer_spec, torch.optim.Optimizer)
+            and not isinstance(self._optimizer_spec, optimizers_module.Optimizer)
+            else None
+        )
+        self.loss = loss
+        self.compiled_loss = None if loss is None else losses_module.get(loss)
+        self._metric_names = list(metrics or [])
+        self._compile_config = self._serializable_compile_config(optimizer, loss, metrics)
+
+    @staticmethod
+    def _serializable_compile_config(optimizer, loss, metrics) -> dict[str, Any] | None:
+        if isinstance(optimizer, optimizers_module.Optimizer):
+            optimizer = optimizers_module.serialize(optimizer)
+        if not isinstance(optimizer, (str, dict)) or not isinstance(loss, (str, dict, type(None))):
+            return None
+        if not all(isinstance(m, str) for m in metrics or []):
+            return None
+        return {"optimizer": optimizer, "loss": loss, "metrics": list(metrics or []) or None}
+
+    def _bound_optimizer(self) -> torch.optim.Optimizer:
+        if self.optimizer is not None:
+            return self.optimizer
+        spec = self._optimizer_spec
+        params = [p for p in self.parameters()]
+        if isinstance(spec, optimizers_module.Optimizer):
+            self.optimizer = spec if spec._bound else spec.bind(params)
+        else:
+            optimizer = spec(params)
+            if not isinstance(optimizer, torch.optim.Optimizer):
+                raise ValueError(
+                    "compile: optimizer as a callable must return a torch.optim.Optimizer. "
+                    f"Received: {type(optimizer).__name__} from {spec!r:.100}."
+                )
+            self.optimizer = optimizer
+        return self.optimizer
+
+    def _check_compiled(self, method: str) -> Callable:
+        if self.compiled_loss is None:
+            raise ValueError(
+                f"{method}: the model needs a loss. Expected model.compile(optimizer, loss) "
+                "first. Received: an uncompiled model (or loss=None)."
+            )
+        return self.compiled_loss
+
+    # -- one step ---------------------------------------------------------------------------
+
+    def _device(self) -> torch.device:
+        parameter = next(self.parameters(), None)
+        return parameter.device if parameter is not None else torch.device("cpu")
+
+    def _input_float_dtype(self) -> torch.dtype:
+        return torch.get_default_dtype()
+
+    def _compute_loss(self, y, y_pred) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The data loss (mean over the output mask's valid entries) plus regularization."""
+        loss_fn = self._check_compiled("fit")
+        if not torch.is_tensor(y_pred):
+            raise ValueError(
+                "fit: the model must return one tensor to compute a loss on. Received: "
+                f"{type(y_pred).__name__} of {len(y_pred)} outputs."
+            )
+        mask = getattr(y_pred, "_keras_mask", None)
+        y_true, y_pred_matched = losses_module.match_ranks(y, y_pred)
+        per_sample = loss_fn(y_true, y_pred_matched)
+        if mask is not None and tuple(mask.shape) != tuple(per_sample.shape):
+            raise ValueError(
+                f"fit: the output mask of shape {tuple(mask.shape)} does not fit the losses of "
+                f"shape {tuple(per_sample.shape)}. Expected targets shaped like the masked "
+                f"outputs {tuple(y_pred.shape)}. Received: targets of shape {tuple(y.shape)}."
+            )
+        loss = losses_module.reduce_loss(per_sample, mask)
+        regularization = self.losses
+        if regularization:
+            loss = loss + torch.stack([r.to(loss.dtype).reshape(()) for r in regularization]).sum()
+        return loss, mask
+
+    def _update_metrics(self, running: dict, y, y_pred, mask, loss, batch: int) -> None:
+        running["loss"].update(loss.detach(), weight=batch)
+        if not self._metric_names:
+            return
+        with torch.no_grad():
+            y_true, y_pred_matched = losses_module.match_ranks(y, y_pred.detach())
+            for identifier in self._metric_names:
+                key = metrics_module.name_of(identifier)
+                function = metrics_module.get(identifier, y, y_pred)
+                values = function(y_true, y_pred_matched)
+                weight = mask if mask is not None and mask.shape == values.shape else None
+                running[key].update(values, weight)
+
+    def _new_running(self) -> dict[str, metrics_module.Mean]:
+        names = ["loss"] + [metrics_module.name_of(m) for m in self._metric_names]
+        return {name: metrics_module.Mean() for name in names}
+
+    def _train_batch(self, x, y, running) -> None:
+        y_pred = self(x, training=True)
+        loss, mask = self._compute_loss(y, y_pred)
+        optimizer = self._bound_optimizer()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        self.apply_constraints()
+        self._update_metrics(running, y, y_pred, mask, loss, x.shape[0])
+
+    @torch.no_grad()
+    def _test_batch(self, x, y, running) -> None:
+        y_pred = self(x, training=False)
+        loss, mask = self._compute_loss(y, y_pred)
+        self._update_metrics(running, y, y_pred, mask, loss, x.shape[0])
+
+    # -- fit / evaluate / predict -----------------------------------------------------------
+
+    def _tensors(self, x, y, x_name="x", y_name="y"):
+        x = _data.as_tensor(x, x_name, self._input_float_dtype())
+        y = _data.as_tensor(y, y_name, self._input_float_dtype())
+        _data.check_same_length(x, y, x_name, y_name)
+        return x, y
+
+    def _run_epoch(self, step, x, y, batch_size, shuffle, progbar) -> dict[str, float]:
+        """Runs ``step`` on every batch; the progress bar shows all but the final update."""
+        running = self._new_running()
+        device = self._device()
+        for index, batch in enumerate(_data.batch_indices(x.shape[0], batch_size, shuffle)):
+            step(x[batch].to(device), y[batch].to(device), running)
+            if progbar is not None and index + 1 < progbar.target:
+                progbar.update(index + 1, [(k, mean.result()) for k, mean in running.items()])
+        return {name: mean.result() for name, mean in running.items()}
+
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: Any = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: Any = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: Any = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+        **kwargs: Any,
+    ) -> History:
+        """Trains the model for ``epochs`` passes over ``(x, y)`` (Keras 2's ``Model.fit``).
+
+        Args:
+            x: inputs, a numpy array or tensor (integer ids stay integer).
+            y: targets, a numpy array or tensor.
+            batch_size: samples per step (32).
+            epochs: the index of the last epoch (``initial_epoch`` is the first).
+            verbose: 0 silent, 1 (``'auto'``) progress bar, 2 one line per epoch.
+            validation_split: the fraction of samples, taken from the end before
+                shuffling, held out to compute ``val_*`` after each epoch.
+            validation_data: ``(x_val, y_val)``; overrides ``validation_split``.
+            shuffle: reshuffle the training samples every epoch.
+            initial_epoch: the epoch to start from.
+            validation_batch_size: batch size for validation (``batch_size``).
+            validation_freq: validate every ``validation_freq`` epochs.
+
+        Returns:
+            A ``History``: ``history.history`` maps ``'loss'``, each metric and their
+            ``'val_'`` versions to per-epoch values.
+
+        Raises:
+            ValueError: if the model is not compiled, the arrays are not numeric or differ
+                in length, or an unsupported option (callbacks, sample or class weights,
+                steps_per_epoch) is set.
+        """
+        if kwargs:
+            raise TypeError(f"fit: unexpected argument(s) {sorted(kwargs)}.")
+        _refuse(
+            "fit",
+            callbacks=callbacks,
+            class_weight=class_weight,
+            sample_weight=sample_weight,
+            steps_per_epoch=steps_per_epoch,
+        )
+        self._check_compiled("fit")
+        verbose = _verbosity(verbose)
+        batch_size = _data.check_batch_size(batch_size)
+        x, y = self._tensors(x, y)
+        validation = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
+                raise ValueError(
+                    "fit: validation_data must be a tuple (x_val, y_val). Received: "
+                    f"{type(validation_data).__name__} of length {len(validation_data)}."
+                    if isinstance(validation_data, (list, tuple))
+                    else f"fit: validation_data must be a tuple (x_val, y_val). Received: "
+                    f"{type(validation_data).__name__}."
+                )
+            validation = self._tensors(*validation_data, "validation_data[0]", "validation_data[1]")
+        elif validation_split:
+            x, y, validation = _data.split_validation(x, y, validation_split)
+        steps = -(-x.shape[0] // batch_size)
+        history = History(self, {"verbose": verbose, "epochs": epochs, "steps": steps})
+        self.stop_training = False
+        with _Modes(self, training=True):
+            for epoch in range(initial_epoch, epochs):
+                if verbose and epochs > 1:
+                    print(f"Epoch {epoch + 1}/{epochs}")
+                progbar = Progbar(steps, verbose) if verbose else None
+                logs = self._run_epoch(self._train_batch, x, y, batch_size, shuffle, progbar)
+                if validation is not None and (epoch + 1) % validation_freq == 0:
+                    with _Modes(self, training=False):
+                        val_logs = self._run_epoch(
+                            self._test_batch,
+                            *validation,
+                            _data.check_batch_size(validation_batch_size or batch_size),
+                            False,
+                            None,
+                        )
+                    logs.update({f"val_{name}": value for name, value in val_logs.items()})
+                if progbar is not None:
+                    progbar.update(steps, list(logs.items()))
+                history.record(epoch, logs)
+                if self.stop_training:
+                    break
+        return history
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: Any = None,
+        callbacks: Any = None,
+        return_dict: bool = False,
+        **kwargs: Any,
+    ) -> float | list[float] | dict[str, float]:
+        """Returns the loss (and metrics) on ``(x, y)`` in inference mode.
+
+        Returns:
+            The loss when no metrics were compiled, else ``[loss, *metrics]``; with
+            ``return_dict`` a dict by name.
+
+        Example:
+            >>> from birnn.layers import Dense
+            >>> from birnn.models import Sequential
+            >>> model = Sequential([Dense(1, input_shape=(2,), kernel_initializer="zeros")])
+            >>> model.compile(loss="mse", optimizer="sgd")
+            >>> model.evaluate(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
+            1.0
+        """
+        if kwargs:
+            raise TypeError(f"evaluate: unexpected argument(s) {sorted(kwargs)}.")
+        _refuse("evaluate", sample_weight=sample_weight, steps=steps, callbacks=callbacks)
+        self._check_compiled("evaluate")
+        verbose = _verbosity(verbose)
+        batch_size = _data.check_batch_size(batch_size)
+        x, y = self._tensors(x, y)
+        progbar = Progbar(-(-x.shape[0] // batch_size), verbose) if verbose else None
+        with _Modes(self, training=False):
+            logs = self._run_epoch(self._test_batch, x, y, batch_size, False, progbar)
+        if progbar is not None:
+            progbar.update(progbar.target, list(logs.items()))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    @torch.no_grad()
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: Any = None,
+        callbacks: Any = None,
+        **kwargs: Any,
+    ) -> np.ndarray | list[np.ndarray]:
+        """Returns the model's outputs on ``x`` as numpy, computed in batches in eval mode.
+
+        Example:
+            >>> from birnn.layers import Dense
+            >>> from birnn.models import Sequential
+            >>> model = Sequential([Dense(3, input_shape=(2,))])
+            >>> model.predict(np.zeros((5, 2)), verbose=0).shape
+            (5, 3)
+        """
+        if kwargs:
+            raise TypeError(f"predict: unexpected argument(s) {sorted(kwargs)}.")
+        _refuse("predict", steps=steps, callbacks=callbacks)
+        verbose = _verbosity(verbose)
+        batch_size = _data.check_batch_size(batch_size)
+        x = _data.as_tensor(x, "x", self._input_float_dtype())
+        device = self._device()
+        steps_count = -(-x.shape[0] // batch_size)
+        progbar = Progbar(steps_count, verbose) if verbose else None
+        outputs: list[Any] = []
+        with _Modes(self, training=False):
+            for index, batch in enumerate(_data.batch_indices(x.shape[0], batch_size, False)):
+                result = self(x[batch].to(device), training=False)
+                outputs.append(result)
+                if progbar is not None:
+                    progbar.update(index + 1, [])
+        if outputs and isinstance(outputs[0], (list, tuple)):
+            return [
+                torch.cat([o[i] for o in outputs]).cpu().numpy() for i in range(len(outputs[0]))
+            ]
+        if not outputs:
+            raise ValueError("predict: x must hold at least one sample. Received: 0 samples.")
+        return torch.cat(outputs).cpu().numpy()
+
+    def train_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+        """One training step on one batch; returns the loss (and metrics) on it."""
+        self._check_compiled("train_on_batch")
+        x, y = self._tensors(x, y)
+        running = self._new_running()
+        with _Modes(self, training=True):
+            self._train_batch(x.to(self._device()), y.to(self._device()), running)
+        return self._batch_logs(running, return_dict)
+
+    def test_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+        """The loss (and metrics) on one batch in inference mode, without training."""
+        self._check_compiled("test_on_batch")
+        x, y = self._tensors(x, y)
+        running = self._new_running()
+        with _Modes(self, training=False):
+            self._test_batch(x.to(self._device()), y.to(self._device()), running)
+        return self._batch_logs(running, return_dict)
+
+    @staticmethod
+    def _batch_logs(running: dict, return_dict: bool) -> Any:
+        logs = {name: mean.result() for name, mean in running.items()}
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    # -- configs and files ------------------------------------------------------------------
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's config as JSON, in tf-keras 2.x's ``to_json()`` form."""
+        from .. import __version__
+
+        return json.dumps(
+            {
+                "class_name": type(self).__name__,
+                "config": self.get_config(),
+                "backend": "torch",
+                "birnn_version": __version__,
+            },
+            **kwargs,
+        )
+
+    def save(self, filepath: str | os.PathLike, overwrite: bool = True, **kwargs: Any) -> None:
+        """Saves the model (config, weights, compile settings) in birnn's own format.
+
+        One file: a safetensors file whose metadata holds the JSON config. Read it back
+        with ``birnn.models.load_model``. Keras formats (``.h5``, ``.keras``) are read by
+        ``load_model`` but not written.
+
+        Raises:
+            ValueError: for a ``.h5``/``.keras`` path, or an existing file when
+                ``overwrite=False``.
+        """
+        from ..saving import _birnn_format
+
+        _refuse("save", **{k: v for k, v in kwargs.items() if k != "save_format"})
+        _birnn_format.save(self, filepath, overwrite=overwrite, include_config=True)
+
+    def save_weights(self, filepath: str | os.PathLike, overwrite: bool = True) -> None:
+        """Saves the weights in birnn's format (safetensors); ``load_weights`` reads them."""
+        from ..saving import _birnn_format
+
+        _birnn_format.save(self, filepath, overwrite=overwrite, include_config=False)
+
+    def load_weights(self, filepath: str | os.PathLike, **kwargs: Any) -> None:
+        """Loads weights saved by ``save``/``save_weights``, or from a Keras file.
+
+        Keras files: ``.h5`` weights or model files (matched by layer name, else by the
+        order of the layers with weights, as Keras 2 does), ``*.weights.h5`` and ``.keras``
+        files (matched by layer class and position). Nothing is changed unless every
+        weight matches.
+
+        Raises:
+            ValueError: if the file is not a weights file, or a layer or shape differs.
+        """
+        from ..saving._load import load_weights_into
+
+        _refuse("load_weights", **{k: v for k, v in kwargs.items() if k != "by_name"})
+        load_weights_into(self, filepath)

@@ -1,0 +1,165 @@
+"""birnn's own model file: one safetensors file whose metadata holds the JSON config.
+
+Layout (``format_version`` 1):
+
+- tensors ``"<layer name>/<i>"``: layer ``<layer name>``'s ``i``-th weight, in
+  ``layer.get_weights()`` order;
+- metadata (strings): ``format="birnn"``, ``format_version``, ``kind`` (``"model"`` or
+  ``"weights"``), ``birnn_version``, ``layers`` (JSON ``[[name, weight count], ...]``) and,
+  for models, ``config`` (``model.to_json()``) and optionally ``compile_config`` (JSON).
+
+The file is written to a temporary name and renamed, so a crash never leaves half a
+file; reading validates everything before any model sees a weight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from typing import Any
+
+import torch
+
+FORMAT = "birnn"
+FORMAT_VERSION = "1"
+_KERAS_EXTENSIONS = (".h5", ".hdf5", ".keras")
+_MAX_HEADER = 100 * 2**20
+
+
+def _header(path: str) -> dict | None:
+    """The safetensors JSON header, ``None`` if the file does not start like one.
+
+    Raises:
+        ValueError: if it starts like a safetensors file but its header is damaged.
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(9)
+            if len(head) < 9 or head[8:9] != b"{":
+                return None
+            (length,) = struct.unpack("<Q", head[:8])
+            if length > min(size - 8, _MAX_HEADER):
+                return None
+            f.seek(8)
+            raw = f.read(length)
+    except OSError:
+        return None
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(
+            f"Expected {path!r} to be a complete birnn (safetensors) file. Received: a file "
+            f"whose header is damaged ({error})."
+        ) from None
+    return header if isinstance(header, dict) else None
+
+
+def is_birnn_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file ``Model.save``/``save_weights`` wrote (by its content).
+
+    Raises:
+        ValueError: for a safetensors file with a damaged header.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        return False
+    header = _header(path)
+    return header is not None and (header.get("__metadata__") or {}).get("format") == FORMAT
+
+
+def save(model: Any, filepath: str | os.PathLike, overwrite: bool, include_config: bool) -> None:
+    """Writes ``model``'s weights (and config) to ``filepath``; see the module docstring.
+
+    Raises:
+        ValueError: for Keras extensions, an existing file with ``overwrite=False``, an
+            unbuilt model, or a layer without a config (``include_config``).
+    """
+    from safetensors.torch import save_file
+
+    from .. import __version__
+
+    path = os.fspath(filepath)
+    if path.lower().endswith(_KERAS_EXTENSIONS):
+        raise ValueError(
+            "save: birnn writes its own format, not Keras's. Expected a path without a "
+            f"Keras extension (.h5, .keras), e.g. 'model.birnn'. Received: {path!r}."
+        )
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(f"save: {path!r} exists. Expected overwrite=True or a new path.")
+    model._check_built("save")
+    tensors: dict[str, torch.Tensor] = {}
+    layout = []
+    for layer in model.layers:
+        name = getattr(layer, "name", None) or type(layer).__name__
+        weights = model._layer_weights(layer)
+        layout.append([name, len(weights)])
+        for index, weight in enumerate(weights):
+            tensors[f"{name}/{index}"] = weight.detach().cpu().contiguous().clone()
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": "model" if include_config else "weights",
+        "birnn_version": __version__,
+        "layers": json.dumps(layout),
+    }
+    if include_config:
+        metadata["config"] = model.to_json()
+        if model._compile_config is not None:
+            metadata["compile_config"] = json.dumps(model._compile_config)
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".birnn-", suffix=".tmp")
+    os.close(handle)
+    try:
+        save_file(tensors, temporary, metadata=metadata)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def read(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, list[torch.Tensor]]]:
+    """Reads a birnn file: its metadata and each layer's weights, in order.
+
+    Raises:
+        ValueError: if the file is not birnn's format, is truncated or corrupt, or its
+            tensors do not match its layer list.
+    """
+    from safetensors import safe_open
+
+    path = os.fspath(path)
+    if not is_birnn_file(path):
+        raise ValueError(f"Expected a birnn model or weights file. Received: {path!r}.")
+    try:
+        with safe_open(path, framework="pt") as f:
+            metadata = dict(f.metadata() or {})
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+    except Exception as error:  # safetensors raises its own error types
+        raise ValueError(
+            f"Expected {path!r} to be a complete birnn file. Received: a truncated or "
+            f"corrupt file ({type(error).__name__}: {error})."
+        ) from None
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"Expected a birnn file of format_version {FORMAT_VERSION}. Received: "
+            f"{metadata.get('format_version')!r} in {path!r}."
+        )
+    try:
+        layout = json.loads(metadata["layers"])
+        weights = {
+            name: [tensors.pop(f"{name}/{index}") for index in range(count)]
+            for name, count in layout
+        }
+    except (KeyError, ValueError, TypeError) as error:
+        raise ValueError(
+            f"Expected {path!r} to hold the weights its layer list names. Received: a file "
+            f"missing {error} (corrupt or edited)."
+        ) from None
+    if tensors:
+        raise ValueError(
+            f"Expected {path!r} to hold only the weights its layer list names. Received: "
+            f"extra tensors {sorted(tensors)[:5]}."
+        )
+    return metadata, weights

@@ -1,0 +1,246 @@
+"""Models from configs and files: ``model_from_config``/``model_from_json`` read Keras 2 and
+Keras 3 configs; ``load_model`` reads birnn files and Keras ``.h5``/``.keras`` files,
+telling them apart by content."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import _birnn_format
+from ._keras3 import keras3_to_keras2_config
+from ._keras_files import read_keras_file, read_weights_file
+
+
+def model_from_config(config: dict[str, Any], custom_objects: dict | None = None) -> Any:
+    """Creates a model from ``{"class_name": "Sequential", "config": {...}}`` (Keras 2 or 3).
+
+    Raises:
+        ValueError: for models other than ``Sequential``, or unsupported layers (named).
+    """
+    from ..models import Sequential
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            "model_from_config: expected a dict with 'class_name' and 'config'. Received: "
+            f"{config!r:.200}."
+        )
+    if isinstance(config.get("config"), dict):
+        config = keras3_to_keras2_config(config)
+    class_name = config["class_name"]
+    if class_name != "Sequential":
+        raise ValueError(
+            "model_from_config: only Sequential models are supported. Received: "
+            f"class_name={class_name!r} (Functional and subclassed models are not)."
+        )
+    return Sequential.from_config(config.get("config"), custom_objects)
+
+
+def model_from_json(json_string: str, custom_objects: dict | None = None) -> Any:
+    """Creates a model from Keras 2's (or Keras 3's, or birnn's) ``model.to_json()``.
+
+    Args:
+        json_string: the JSON text.
+        custom_objects: extra layer classes by name.
+
+    Returns:
+        A ``Sequential`` model with fresh weights (``set_weights`` or ``load_weights``).
+
+    Raises:
+        ValueError: for invalid JSON, models other than ``Sequential``, or unsupported
+            layers (named in the message).
+
+    Example:
+        >>> from birnn.layers import Dense
+        >>> from birnn.models import Sequential
+        >>> model = Sequential([Dense(2, input_shape=(3,), name="out")])
+        >>> model_from_json(model.to_json()).get_layer("out").units
+        2
+    """
+    try:
+        config = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as error:
+        raise ValueError(
+            f"model_from_json: expected the JSON text of model.to_json(). Received: "
+            f"{json_string!r:.100} ({error})."
+        ) from None
+    return model_from_config(config, custom_objects)
+
+
+def _named_layers(model: Any) -> list[tuple[str, Any, list[torch.nn.Parameter]]]:
+    return [
+        (getattr(layer, "name", type(layer).__name__), layer, model._layer_weights(layer))
+        for layer in model.layers
+    ]
+
+
+def assign_weights(
+    model: Any, weights: dict[str, list], source: str, by_order: bool = True
+) -> None:
+    """Sets each layer's weights from ``weights`` (by layer name), all or nothing.
+
+    Layers are matched by name; when the names differ and ``by_order`` is set, the layers
+    that have weights are matched in order, as Keras 2 loads ``.h5`` weights.
+
+    Raises:
+        ValueError: if a layer, a weight count or a shape does not match; then no weight
+            has been changed.
+    """
+    layers = [(name, params) for name, _, params in _named_layers(model)]
+    stored = {name: list(arrays) for name, arrays in weights.items()}
+    with_weights = [(name, params) for name, params in layers if params]
+    if all(name in stored for name, _ in with_weights) or not by_order:
+        pairs = []
+        for name, params in with_weights:
+            if name not in stored:
+                raise ValueError(
+                    f"Expected weights for layer {name!r} in {source!r}. Received: weights "
+                    f"for layers {list(stored)}."
+                )
+            pairs.append((name, params, stored[name]))
+        extra = [name for name, arrays in stored.items() if arrays and name not in dict(layers)]
+        if extra:
+            raise ValueError(
+                f"Expected weights only for the model's layers {[n for n, _ in layers]} in "
+                f"{source!r}. Received: weights for unknown layers {extra}."
+            )
+    else:
+        stored_lists = [(name, arrays) for name, arrays in stored.items() if arrays]
+        if len(stored_lists) != len(with_weights):
+            raise ValueError(
+                f"Expected weights for {len(with_weights)} layers in {source!r} (matched in "
+                f"order, since the layer names differ). Received: {len(stored_lists)}."
+            )
+        pairs = [
+            (name, params, arrays)
+            for (name, params), (_, arrays) in zip(with_weights, stored_lists)
+        ]
+    updates = []
+    for name, params, arrays in pairs:
+        if len(arrays) != len(params):
+            raise ValueError(
+                f"Expected {len(params)} weights for layer {name!r} in {source!r}. Received: "
+                f"{len(arrays)}."
+            )
+        for index, (param, array) in enumerate(zip(params, arrays)):
+            value = torch.as_tensor(np.asarray(array) if not torch.is_tensor(array) else array)
+            if tuple(value.shape) != tuple(param.shape):
+                raise ValueError(
+                    f"Expected weight {index} of layer {name!r} to have shape "
+                    f"{tuple(param.shape)}. Received: shape {tuple(value.shape)} in {source!r}."
+                )
+            updates.append((param, value))
+    with torch.no_grad():
+        for param, value in updates:
+            param.copy_(value.to(dtype=param.dtype, device=param.device))
+
+
+def load_weights_into(model: Any, filepath: str | os.PathLike) -> None:
+    """``Model.load_weights``: birnn files, or Keras weights and model files."""
+    path = os.fspath(filepath)
+    model._check_built("load_weights")
+    if _birnn_format.is_birnn_file(path):
+        _, weights = _birnn_format.read(path)
+    else:
+        weights = read_weights_file(path, config=json.loads(model.to_json()))
+    assign_weights(model, weights, path)
+
+
+def _compile_from(model: Any, compile_config: Any, source: str) -> None:
+    if not isinstance(compile_config, dict) or not compile_config:
+        return
+    optimizer = compile_config.get("optimizer") or compile_config.get("optimizer_config")
+    try:
+        for key in ("loss_weights", "weighted_metrics"):
+            if compile_config.get(key):
+                raise ValueError(f"{key} is not supported")
+        model.compile(
+            optimizer=optimizer or "rmsprop",
+            loss=compile_config.get("loss"),
+            metrics=compile_config.get("metrics"),
+        )
+    except (ValueError, TypeError) as error:
+        warnings.warn(
+            f"load_model: the training configuration in {source!r} could not be used "
+            f"({error}); the model is not compiled. Call model.compile(...) to train it.",
+            stacklevel=3,
+        )
+
+
+def _keras_compile_config(path: str, keras_file: Any) -> Any:
+    if keras_file.format != "h5":
+        return keras_file.config.get("compile_config")
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        raw = f.attrs.get("training_config")
+    if raw is None:
+        return None
+    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+
+
+def load_model(
+    filepath: str | os.PathLike,
+    custom_objects: dict | None = None,
+    compile: bool = True,
+    safe_mode: bool = True,
+) -> Any:
+    """Loads a model saved by birnn's ``Model.save``, or a Keras model file.
+
+    The format is told by the file's content, not its name:
+
+    - birnn's file (a safetensors file with birnn metadata);
+    - tf-keras 2.x ``model.save("m.h5")`` (HDF5) and ``model.save("m.keras")``;
+    - Keras 3 ``model.save("m.keras")``.
+
+    Keras's weights are set as saved, so the model computes what Keras computed. The model
+    comes back in ``eval()`` mode, as Keras models run in inference mode unless told
+    otherwise (``fit`` switches to training mode by itself). The optimizer state is not
+    loaded; with ``compile=True`` the saved loss, metrics and
+    optimizer settings are compiled in when birnn supports them (else a warning).
+
+    Args:
+        filepath: the file.
+        custom_objects: extra layer classes by name.
+        compile: whether to compile the model with its saved training configuration.
+        safe_mode: accepted for Keras compatibility (birnn never runs saved code).
+
+    Returns:
+        A ``Sequential`` model.
+
+    Raises:
+        ValueError: if the file is missing, truncated, corrupt, not a model file, holds a
+            model other than ``Sequential``, or holds layers or options birnn does not
+            support (named in the message). No model is returned then.
+    """
+    path = os.fspath(filepath)
+    if _birnn_format.is_birnn_file(path):
+        metadata, weights = _birnn_format.read(path)
+        if metadata.get("kind") != "model":
+            raise ValueError(
+                f"load_model: {path!r} holds weights only (save_weights). Expected a file "
+                "written by model.save; load these weights with model.load_weights."
+            )
+        try:
+            config = json.loads(metadata["config"])
+            model = model_from_config(config, custom_objects)
+        except (KeyError, json.JSONDecodeError) as error:
+            raise ValueError(
+                f"load_model: expected {path!r} to hold a model config. Received: a corrupt "
+                f"config ({type(error).__name__}: {error})."
+            ) from None
+        assign_weights(model, weights, path, by_order=False)
+        if compile and "compile_config" in metadata:
+            _compile_from(model, json.loads(metadata["compile_config"]), path)
+        return model.eval()
+    keras_file = read_keras_file(path)
+    model = model_from_config(keras_file.config, custom_objects)
+    assign_weights(model, keras_file.weights, path, by_order=False)
+    if compile:
+        _compile_from(model, _keras_compile_config(path, keras_file), path)
+    return model.eval()

@@ -1,0 +1,285 @@
+"""RNN, SimpleRNN, LSTM, GRU: Keras 2's arguments, weights, states, masks and dropout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from birnn.layers import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
+
+LAYERS = [SimpleRNN, LSTM, GRU]
+
+
+def test_weights_have_keras_shapes_and_order():
+    layer = LSTM(5, input_shape=(7, 3))
+    assert [tuple(w.shape) for w in layer.get_weights()] == [(3, 20), (5, 20), (20,)]
+    gru = GRU(5, input_shape=(7, 3))
+    assert [tuple(w.shape) for w in gru.get_weights()] == [(3, 15), (5, 15), (2, 15)]
+    assert tuple(GRU(5, reset_after=False, input_shape=(7, 3)).get_weights()[2].shape) == (15,)
+    assert [tuple(w.shape) for w in SimpleRNN(5, input_dim=3).get_weights()] == [
+        (3, 5),
+        (5, 5),
+        (5,),
+    ]
+
+
+def test_input_shape_builds_at_once_and_lazy_build_waits_for_a_call():
+    assert LSTM(2, input_shape=(None, 3)).built
+    layer = LSTM(2)
+    assert not layer.built and layer.weights == []
+    layer(torch.zeros(1, 4, 3))
+    assert layer.built and len(layer.weights) == 3
+
+
+def test_unit_forget_bias_sets_the_forget_slice_to_exactly_one():
+    bias = LSTM(3, input_shape=(2, 2), bias_initializer="ones").cell.bias
+    assert bias.tolist() == [1.0] * 12
+    bias = LSTM(3, input_shape=(2, 2)).cell.bias
+    assert bias.tolist() == [0.0] * 3 + [1.0] * 3 + [0.0] * 6
+    assert LSTM(3, unit_forget_bias=False, input_shape=(2, 2)).cell.bias.abs().sum() == 0
+
+
+def test_initializers_follow_keras_defaults():
+    layer = LSTM(4, input_shape=(None, 6))
+    recurrent = layer.cell.recurrent_kernel.detach()
+    torch.testing.assert_close(recurrent @ recurrent.T, torch.eye(4), atol=1e-5, rtol=0)
+    limit = (6 / (6 + 16)) ** 0.5
+    assert float(layer.cell.kernel.detach().abs().max()) <= limit
+
+
+def test_set_weights_then_get_weights_round_trips():
+    layer = GRU(3, input_shape=(None, 2))
+    values = [np.random.randn(*w.shape).astype("float32") for w in layer.get_weights()]
+    layer.set_weights(values)
+    for got, want in zip(layer.get_weights(), values):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_trainable_false_freezes_every_weight():
+    layer = LSTM(3, input_shape=(None, 2))
+    layer.trainable = False
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 3
+    assert not any(p.requires_grad for p in layer.parameters())
+    layer.trainable = True
+    assert len(layer.trainable_weights) == 3
+    lazy = LSTM(3, trainable=False)
+    lazy(torch.zeros(1, 2, 2))
+    assert lazy.trainable_weights == []
+
+
+@pytest.mark.parametrize("layer_class", LAYERS)
+def test_return_state_gives_output_then_states(layer_class):
+    layer = layer_class(4, return_state=True, return_sequences=True)
+    result = layer(torch.randn(2, 5, 3))
+    states = 2 if layer_class is LSTM else 1
+    assert len(result) == 1 + states
+    torch.testing.assert_close(result[0][:, -1], result[1])
+    assert layer.compute_output_shape((2, 5, 3)) == [(2, 5, 4)] + [(2, 4)] * states
+
+
+@pytest.mark.parametrize("layer_class", LAYERS)
+def test_go_backwards_reads_the_reversed_sequence(layer_class):
+    x = torch.randn(2, 6, 3)
+    forward = layer_class(4, return_sequences=True)
+    backward = layer_class(4, return_sequences=True, go_backwards=True)
+    forward(x)
+    backward(x)
+    backward.set_weights(forward.get_weights())
+    torch.testing.assert_close(backward(x), forward(x.flip(1)))
+
+
+@pytest.mark.parametrize("layer_class", LAYERS)
+def test_time_major_transposes_inputs_and_sequence_outputs(layer_class):
+    x = torch.randn(2, 6, 3)
+    batch_major = layer_class(4, return_sequences=True)
+    time_major = layer_class(4, return_sequences=True, time_major=True)
+    batch_major(x)
+    time_major(x.transpose(0, 1))
+    time_major.set_weights(batch_major.get_weights())
+    torch.testing.assert_close(time_major(x.transpose(0, 1)), batch_major(x).transpose(0, 1))
+    assert time_major.compute_output_shape((6, 2, 3)) == (6, 2, 4)
+
+
+@pytest.mark.parametrize("layer_class", LAYERS)
+def test_masked_steps_carry_state_and_repeat_the_previous_output(layer_class):
+    x = torch.randn(1, 5, 3)
+    mask = torch.tensor([[True, False, True, True, False]])
+    layer = layer_class(4, return_sequences=True, return_state=True)
+    output, *states = layer(x, mask=mask)
+    reference, *reference_states = layer(x[:, [0, 2, 3]])
+    torch.testing.assert_close(output[:, [0, 2, 3]], reference)
+    torch.testing.assert_close(output[:, 1], output[:, 0])
+    torch.testing.assert_close(output[:, 4], output[:, 3])
+    for state, expected in zip(states, reference_states):
+        torch.testing.assert_close(state, expected)
+
+
+def test_masked_steps_before_any_valid_step_output_zero_and_keep_initial_state():
+    layer = GRU(3, return_sequences=True, return_state=True)
+    initial = torch.randn(2, 3)
+    mask = torch.tensor([[False, False, True], [False, False, False]])
+    output, state = layer(torch.randn(2, 3, 2), mask=mask, initial_state=[initial])
+    assert output[:, :2].abs().sum() == 0 and output[1].abs().sum() == 0
+    torch.testing.assert_close(state[1], initial[1])
+
+
+def test_zero_output_for_mask_zeroes_masked_steps():
+    layer = LSTM(3, return_sequences=True, zero_output_for_mask=True)
+    mask = torch.tensor([[True, True, False]])
+    output = layer(torch.randn(1, 3, 2), mask=mask)
+    assert output[0, 2].abs().sum() == 0 and output[0, 1].abs().sum() > 0
+    assert layer.get_config()["zero_output_for_mask"] is True
+
+
+def test_training_dropout_uses_one_inverted_mask_per_call_for_every_step():
+    layer = LSTM(4, dropout=0.5, return_sequences=True)
+    x = torch.randn(3, 6, 5)
+    layer.train()
+    dropped = layer(x)
+    (mask,) = layer.cell._masks[0]
+    assert set(mask.unique().tolist()) <= {0.0, 2.0}
+    reference = layer(x * mask.unsqueeze(1), training=False)
+    torch.testing.assert_close(dropped, reference)
+
+
+def test_recurrent_dropout_switches_to_implementation_1_with_a_mask_per_gate():
+    layer = GRU(4, recurrent_dropout=0.3, return_sequences=True)
+    assert layer.cell.implementation == 1
+    assert layer.get_config()["implementation"] == 1
+    layer(torch.randn(2, 3, 2), training=True)
+    assert len(layer.cell._masks[1]) == 3
+
+
+def test_no_dropout_at_inference():
+    layer = SimpleRNN(4, dropout=0.5, recurrent_dropout=0.5)
+    x = torch.randn(2, 3, 2)
+    layer.eval()
+    torch.testing.assert_close(layer(x), layer(x))
+    torch.testing.assert_close(layer(x, training=False), layer(x))
+
+
+def test_training_argument_overrides_module_mode():
+    layer = SimpleRNN(16, dropout=0.9)
+    layer.eval()
+    x = torch.randn(4, 3, 8)
+    assert not torch.equal(layer(x, training=True), layer(x))
+
+
+@pytest.mark.parametrize("layer_class", LAYERS)
+def test_stateful_layer_continues_from_its_last_state(layer_class):
+    x = torch.randn(2, 8, 3)
+    whole = layer_class(4, return_sequences=True)
+    stateful = layer_class(4, return_sequences=True, stateful=True)
+    whole(x)
+    stateful(x)
+    stateful.set_weights(whole.get_weights())
+    stateful.reset_states()
+    first, second = stateful(x[:, :4]), stateful(x[:, 4:])
+    torch.testing.assert_close(torch.cat([first, second], 1), whole(x))
+    stateful.reset_states()
+    torch.testing.assert_close(stateful(x[:, :4]), first)
+
+
+def test_reset_states_to_given_values_and_its_errors():
+    layer = LSTM(2, stateful=True)
+    layer(torch.randn(3, 2, 4))
+    states = [np.ones((3, 2), "float32"), np.zeros((3, 2), "float32")]
+    layer.reset_states(states)
+    assert layer.states[0].tolist() == [[1.0, 1.0]] * 3
+    with pytest.raises(ValueError, match=r"initial_state must hold 2 tensor\(s\)"):
+        layer.reset_states([np.ones((3, 2))])
+    with pytest.raises(AttributeError, match="stateful"):
+        LSTM(2).reset_states()
+
+
+def test_stateful_keeps_recorded_states_over_initial_state_unless_all_zero():
+    layer = SimpleRNN(2, stateful=True)
+    x, initial = torch.randn(1, 3, 2), [torch.ones(1, 2)]
+    first = layer(x, initial_state=initial)
+    reference = SimpleRNN(2)
+    reference(x)
+    reference.set_weights(layer.get_weights())
+    torch.testing.assert_close(first, reference(x, initial_state=initial))  # zeros recorded
+    second = layer(x, initial_state=initial)  # Keras 2: non-zero recorded states win
+    torch.testing.assert_close(second, reference(x, initial_state=[first]))
+    layer.reset_states()
+    torch.testing.assert_close(layer(x, initial_state=initial), first)
+
+
+def test_stateful_batch_size_must_not_change():
+    layer = GRU(2, stateful=True)
+    layer(torch.randn(3, 2, 4))
+    with pytest.raises(ValueError, match="Expected: 3. Received: 5"):
+        layer(torch.randn(5, 2, 4))
+
+
+def test_initial_state_sets_the_first_state():
+    layer = LSTM(3, return_state=True)
+    x = torch.randn(2, 1, 2)
+    h0, c0 = torch.randn(2, 3), torch.randn(2, 3)
+    _, h, c = layer(x, initial_state=[h0, c0])
+    cell = layer.cell
+    expected_h, (_, expected_c) = cell(x[:, 0], [h0, c0])
+    torch.testing.assert_close(h, expected_h)
+    torch.testing.assert_close(c, expected_c)
+
+
+def test_rnn_with_cell_list_stacks_cells():
+    layer = RNN([LSTMCell(4), GRUCell(3)], return_state=True)
+    output, h1, c1, h2 = layer(torch.randn(2, 5, 2))
+    assert output.shape == (2, 3) and h1.shape == (2, 4) and h2.shape == (2, 3)
+    torch.testing.assert_close(output, h2)
+    assert len(layer.get_weights()) == 6
+
+
+def test_rnn_runs_a_user_cell():
+    class MinimalCell(torch.nn.Module):
+        state_size = 3
+
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(2 + 3, 3)
+
+        def forward(self, inputs, states):
+            h = torch.tanh(self.linear(torch.cat([inputs, states[0]], -1)))
+            return h, [h]
+
+    layer = RNN(MinimalCell(), return_sequences=True)
+    mask = torch.tensor([[True, False, True]])
+    output = layer(torch.randn(1, 3, 2), mask=mask)
+    torch.testing.assert_close(output[:, 1], output[:, 0])
+    assert len(layer.get_weights()) == 2
+
+
+def test_compute_mask_passes_the_mask_only_with_sequences():
+    mask = torch.ones(2, 3, dtype=torch.bool)
+    assert LSTM(2, return_sequences=True).compute_mask(None, mask) is mask
+    assert LSTM(2).compute_mask(None, mask) is None
+    assert LSTM(2, return_state=True).compute_mask(None, mask) == [None, None, None]
+
+
+def test_zero_time_steps_return_zeros_and_initial_states():
+    layer = LSTM(3, return_state=True, return_sequences=True)
+    output, h, c = layer(torch.randn(2, 0, 4))
+    assert output.shape == (2, 0, 3) and h.abs().sum() == 0 and c.abs().sum() == 0
+    assert LSTM(3)(torch.randn(2, 0, 4)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("cell_class", [SimpleRNNCell, LSTMCell, GRUCell])
+def test_cells_pass_float64_gradcheck(cell_class):
+    layer = RNN(cell_class(2, dtype="float64"), return_sequences=True, dtype="float64")
+    x = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
+    layer(x)
+    mask = torch.tensor([[True, False, True], [True, True, False]])
+    assert torch.autograd.gradcheck(lambda x: layer(x, mask=mask), (x,))
+    weights = layer.trainable_weights
+    assert torch.autograd.gradcheck(
+        lambda *w: _with_weights(layer, w, x), tuple(w.detach().requires_grad_() for w in weights)
+    )
+
+
+def _with_weights(layer, weights, x):
+    return torch.func.functional_call(
+        layer, {f"cell.{name}": w for name, w in zip(layer.cell._weight_names, weights)}, (x,)
+    )
