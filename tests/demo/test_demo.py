@@ -86,6 +86,28 @@ def test_masked_bce_ignores_padding():
     assert _train.masked_bce(logits, labels, mask).item() == pytest.approx(expected.item())
 
 
+def test_models_have_matched_budgets():
+    units = _model.matched_units(32)
+    forward = _model.count_params(_model.build_model(32, bidirectional=False))
+    both = _model.count_params(_model.build_model(units, bidirectional=True))
+    assert units < 32 and abs(both - forward) <= 0.05 * forward
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padding_does_not_change_valid_logits(bidirectional):
+    # The Embedding's mask must reach the LSTM: the backward direction would otherwise
+    # start in the padding and change every valid step of the short row.
+    model = _model.build_model(8, bidirectional).eval()
+    short, long = _data.build_chunks({"t": "ab cd. efg hij klm nop."}, max_len=100)
+    alone, _, _ = _data.pad_batch([short])
+    padded, _, mask = _data.pad_batch([short, long])
+    assert not mask[0].all()
+    with torch.no_grad():
+        expected = _model.step_logits(model, alone)[0]
+        got = _model.step_logits(model, padded)[0, : len(short.chars)]
+    torch.testing.assert_close(got, expected)
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[int, tuple[Path, dict]]:
     out = {}
@@ -99,8 +121,7 @@ def runs(tmp_path_factory) -> dict[int, tuple[Path, dict]]:
 def test_demo_writes_chart_metrics_and_model(runs):
     path, _ = runs[0]
     assert (path / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (path / "config.json").is_file()
-    assert (path / "weights.safetensors").stat().st_size > 1000
+    assert (path / "bidirectional.birnn").stat().st_size > 1000
 
 
 def test_demo_metrics_come_from_the_data(runs):
@@ -122,7 +143,7 @@ def test_demo_metrics_come_from_the_data(runs):
         assert result["history"]["test_f1"][-1] == pytest.approx(result["f1"])
         assert len(result["history"]["train_loss"]) == config["epochs"]
     # The saved model reproduces the reported Bidirectional counts.
-    model = _model.load_tagger(path)
+    model = _model.load_tagger(path / "bidirectional.birnn")
     metrics, _ = _train.evaluate(model, test)
     saved = payload["models"]["Bidirectional"]
     assert {k: metrics[k] for k in ("tp", "fp", "fn")} == {k: saved[k] for k in ("tp", "fp", "fn")}

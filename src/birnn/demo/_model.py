@@ -2,92 +2,62 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from birnn.demo._data import PAD_ID, VOCAB_SIZE
-from birnn.layers import LSTM, Bidirectional
+from birnn.demo._data import VOCAB_SIZE
+from birnn.layers import LSTM, Bidirectional, Dense, Embedding
+from birnn.models import Sequential, load_model
 
 
-def recurrent_layer(units: int, input_dim: int, bidirectional: bool) -> nn.Module:
-    """Builds the recurrent layer, returning full sequences and honouring a mask.
+def build_model(
+    units: int, bidirectional: bool, embed_dim: int = 16, vocab_size: int = VOCAB_SIZE
+) -> Sequential:
+    """Builds a tagger: Embedding -> LSTM (forward or Bidirectional) -> Dense(1) per step.
 
-    Args:
-        units: Hidden size of each LSTM direction.
-        input_dim: Width of the input features.
-        bidirectional: Whether to wrap the LSTM in `Bidirectional` (concat merge).
-
-    Returns:
-        A `birnn` layer called as `layer(x, mask=mask)` that maps
-        `(batch, time, input_dim)` to `(batch, time, units)` or
-        `(batch, time, 2 * units)`, with its weights already built.
-    """
-    if bidirectional:
-        return Bidirectional(LSTM(units, return_sequences=True), input_shape=(None, input_dim))
-    return LSTM(units, return_sequences=True, input_shape=(None, input_dim))
-
-
-class BoundaryTagger(nn.Module):
-    """Embedding -> LSTM (forward-only or bidirectional) -> per-step linear -> logit.
+    The embedding has `mask_zero=True`, so `Sequential` hands the padding mask
+    (`ids != 0`) to the recurrent layer as `layer(x, mask=mask)`. All weights
+    exist on return (the input shape is given), ready for an optimizer.
 
     Args:
         units: Hidden size of each LSTM direction.
-        bidirectional: Whether the LSTM reads the chunk in both directions.
+        bidirectional: Whether the LSTM is wrapped in `Bidirectional` (concat merge).
         embed_dim: Width of the character embedding.
         vocab_size: Number of character ids, padding included.
+
+    Returns:
+        A `birnn.models.Sequential` mapping int ids `(batch, time)` to logits
+        `(batch, time, 1)`.
     """
+    lstm = LSTM(units, return_sequences=True)
+    return Sequential(
+        [
+            Embedding(vocab_size, embed_dim, mask_zero=True, input_shape=(None,)),
+            Bidirectional(lstm) if bidirectional else lstm,
+            Dense(1),
+        ],
+        name="bidirectional_tagger" if bidirectional else "forward_tagger",
+    )
 
-    def __init__(
-        self, units: int, bidirectional: bool, embed_dim: int = 16, vocab_size: int = VOCAB_SIZE
-    ):
-        super().__init__()
-        self.config = {
-            "units": units,
-            "bidirectional": bidirectional,
-            "embed_dim": embed_dim,
-            "vocab_size": vocab_size,
-        }
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
-        self.rnn = recurrent_layer(units, embed_dim, bidirectional)
-        self.head = nn.Linear(units * (2 if bidirectional else 1), 1)
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Scores every character.
+def step_logits(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
+    """Runs a tagger and drops the trailing unit axis.
 
-        Args:
-            ids: Int tensor `(batch, time)` of character ids.
-            mask: Bool tensor `(batch, time)`, True on real characters.
+    Args:
+        model: A tagger from `build_model`.
+        ids: Int tensor `(batch, time)` of character ids, 0 for padding.
 
-        Returns:
-            Float tensor `(batch, time)` of logits that a word ends at each step.
-        """
-        features = self.rnn(self.embedding(ids), mask=mask)
-        return self.head(features).squeeze(-1)
+    Returns:
+        Float tensor `(batch, time)` of logits that a word ends at each step.
+    """
+    return model(ids).squeeze(-1)
 
 
 def count_params(model: nn.Module) -> int:
     """Returns the number of trainable scalars in `model`."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def build_model(
-    units: int, bidirectional: bool, embed_dim: int = 16, vocab_size: int = VOCAB_SIZE
-) -> BoundaryTagger:
-    """Builds a tagger with all its weights created (the LSTM gets its `input_shape`).
-
-    Args:
-        units: Hidden size of each LSTM direction.
-        bidirectional: Whether the LSTM is wrapped in `Bidirectional`.
-        embed_dim: Width of the character embedding.
-        vocab_size: Number of character ids, padding included.
-
-    Returns:
-        A `BoundaryTagger` ready to hand to an optimizer.
-    """
-    return BoundaryTagger(units, bidirectional, embed_dim, vocab_size)
 
 
 def matched_units(forward_units: int, embed_dim: int = 16) -> int:
@@ -102,8 +72,8 @@ def matched_units(forward_units: int, embed_dim: int = 16) -> int:
         the forward-only tagger's.
     """
     target = count_params(build_model(forward_units, False, embed_dim))
-    # Parameters grow monotonically with units, so scan up from 1 and stop once past the target.
     best, best_gap = 1, None
+    # Parameters grow with units, so scan up from 1 and stop once past the target.
     for units in range(1, forward_units + 1):
         gap = count_params(build_model(units, True, embed_dim)) - target
         if best_gap is None or abs(gap) < abs(best_gap):
@@ -113,39 +83,22 @@ def matched_units(forward_units: int, embed_dim: int = 16) -> int:
     return best
 
 
-def save_tagger(model: BoundaryTagger, directory: Path) -> list[Path]:
-    """Saves a tagger as `config.json` (hyper-parameters) plus `weights.safetensors`.
+def save_tagger(model: Sequential, path: Path) -> Path:
+    """Saves a tagger in birnn's format (one safetensors file with its JSON config).
 
     Args:
         model: The tagger to save.
-        directory: Folder to write into; created if missing.
+        path: File to write, e.g. `demo-output/bidirectional.birnn`; its folder is
+            created if missing.
 
     Returns:
-        The paths written.
+        `path`.
     """
-    from safetensors.torch import save_file
-
-    directory.mkdir(parents=True, exist_ok=True)
-    config_path = directory / "config.json"
-    weights_path = directory / "weights.safetensors"
-    config_path.write_text(json.dumps(model.config, indent=2) + "\n")
-    weights = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(weights, str(weights_path))
-    return [config_path, weights_path]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return path
 
 
-def load_tagger(directory: Path) -> BoundaryTagger:
-    """Rebuilds a tagger saved by `save_tagger`.
-
-    Args:
-        directory: Folder holding `config.json` and `weights.safetensors`.
-
-    Returns:
-        The tagger, in eval mode.
-    """
-    from safetensors.torch import load_file
-
-    config = json.loads((directory / "config.json").read_text())
-    model = build_model(**config)
-    model.load_state_dict(load_file(str(directory / "weights.safetensors")))
-    return model.eval()
+def load_tagger(path: Path) -> Sequential:
+    """Reads a tagger written by `save_tagger` (`birnn.models.load_model`), in eval mode."""
+    return load_model(path)

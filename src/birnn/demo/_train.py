@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from birnn.demo._data import Chunk, pad_batch
 from birnn.demo._metrics import boundary_counts, precision_recall_f1
+from birnn.demo._model import step_logits
 
 
 class ProgressBar:
@@ -107,7 +108,7 @@ def evaluate(
     """Predicts word ends (probability >= 0.5) and scores them against the labels.
 
     Args:
-        model: A tagger mapping `(ids, mask)` to logits.
+        model: A tagger from `build_model`.
         chunks: Chunks to score.
         batch_size: Chunks per forward pass.
 
@@ -124,7 +125,7 @@ def evaluate(
     loss_sum, steps = 0.0, 0
     for batch in make_batches(chunks, batch_size):
         ids, labels, mask = pad_batch(batch)
-        logits = model(ids, mask=mask)
+        logits = step_logits(model, ids)
         predicted = logits >= 0.0  # sigmoid(logit) >= 0.5
         for key, value in boundary_counts(predicted, labels, mask).items():
             counts[key] += value
@@ -153,7 +154,7 @@ def fit(
     """Trains `model` with Adam and scores it on `test` after every epoch.
 
     Args:
-        model: A tagger mapping `(ids, mask)` to logits, already built.
+        model: A tagger from `build_model`.
         train: Training chunks.
         test: Held-out chunks.
         epochs: Passes over `train`.
@@ -178,7 +179,7 @@ def fit(
         loss_sum, steps = 0.0, 0
         for batch in batches:
             ids, labels, mask = pad_batch(batch)
-            loss = masked_bce(model(ids, mask=mask), labels, mask)
+            loss = masked_bce(step_logits(model, ids), labels, mask)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
