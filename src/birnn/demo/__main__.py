@@ -25,7 +25,7 @@ DEFAULTS = {
     "max_chars": None,
     "max_test_chars": None,
 }
-QUICK = {"epochs": 2, "units": 16, "max_chars": 3000, "max_test_chars": 1500}
+QUICK = {"epochs": 4, "units": 16, "batch_size": 8, "max_chars": 8000, "max_test_chars": 1500}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
