@@ -833,3 +833,10 @@ def test_concat_merges_directions_of_different_widths():
     backward = LSTM(UNITS + 1, return_sequences=True, go_backwards=True)
     layer = Bidirectional(LSTM(UNITS, return_sequences=True), backward_layer=backward)
     assert layer(_x()).shape == (BATCH, TIME, 2 * UNITS + 1)
+
+
+@pytest.mark.parametrize("layer_class", [LSTM, GRU, SimpleRNN])
+def test_zero_features_run_on_biases_and_recurrence(layer_class):
+    output = layer_class(UNITS, bias_initializer="ones")(_x(BATCH, TIME, 0))
+    assert output.shape == (BATCH, UNITS)
+    assert bool(output.abs().sum() > 0)
