@@ -238,8 +238,12 @@ class Layer(nn.Module):
 
     def _apply(self, fn: Callable, recurse: bool = True) -> Layer:
         result = super()._apply(fn, recurse)
-        for name in self._weight_names[:1]:
-            self._dtype = getattr(self, name).dtype
+        # .double()/.half()/.to(dtype) set the dtype that inputs and new weights take, also
+        # for a layer whose weights live in its cell or sublayers, or that is not built yet.
+        weight = next(self.parameters(), None)
+        converted = weight if weight is not None else fn(torch.zeros((), dtype=self._dtype))
+        if torch.is_tensor(converted) and converted.is_floating_point():
+            self._dtype = converted.dtype
         return result
 
     def get_weights(self) -> list[np.ndarray]:
