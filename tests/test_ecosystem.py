@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
 import socket
+import traceback
 import warnings
 
 import numpy as np
@@ -158,14 +160,14 @@ def _train(model: nn.Module, x: torch.Tensor, mask: torch.Tensor, target: torch.
 def _ddp_worker(rank: int, world_size: int, port: int, folder: str) -> None:
     """Trains on this rank's rows of the batch; rank 0 saves the trained weights."""
     torch.set_num_threads(1)
-    torch.distributed.init_process_group(
-        "gloo",
-        init_method=f"tcp://127.0.0.1:{port}",
-        rank=rank,
-        world_size=world_size,
-        timeout=datetime.timedelta(seconds=60),
-    )
     try:
+        torch.distributed.init_process_group(
+            "gloo",
+            init_method=f"tcp://127.0.0.1:{port}",
+            rank=rank,
+            world_size=world_size,
+            timeout=datetime.timedelta(seconds=60),
+        )
         state, x, mask, target = torch.load(f"{folder}/inputs.pt")
         model = Tagger(LSTM(5, return_sequences=True))
         model.load_state_dict(state)
@@ -174,8 +176,13 @@ def _ddp_worker(rank: int, world_size: int, port: int, folder: str) -> None:
         _train(ddp, x[rows], mask[rows], target[rows])
         if rank == 0:
             torch.save(model.state_dict(), f"{folder}/trained.pt")
-    finally:
-        torch.distributed.destroy_process_group()
+        torch.distributed.barrier()
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    # Gloo's process-group destructor can deadlock on the GIL (pytorch/pytorch#56297), in
+    # destroy_process_group() or at interpreter exit: leave without running destructors.
+    os._exit(0)
 
 
 def _free_port() -> int:
