@@ -68,6 +68,9 @@ def _kernel(cell: _Cell):
     return torch._VF.rnn_tanh if cell.activation is activations.tanh else torch._VF.rnn_relu
 
 
+# torch.compile runs the fused kernels eagerly, as it does torch.nn.LSTM: AOTAutograd and
+# Inductor cannot trace PyTorch's CPU (oneDNN) RNN kernels.
+@torch.compiler.disable
 def _call_kernel(cell, x, states, weights):
     hx = tuple(s.unsqueeze(0) for s in states) if len(states) > 1 else states[0].unsqueeze(0)
     has_biases = cell.bias is not None
@@ -106,7 +109,7 @@ def run(
     packed_outputs, final = _call_kernel(cell, packed, states, weights)
 
     # Keras's output at step t is the output after the last valid step <= t (0 before any).
-    seen = mask.cumsum(dim=1)
+    seen = mask.long().cumsum(dim=1)  # ONNX's CumSum takes no bool
     outputs = gather_steps(packed_outputs, (seen - 1).clamp(min=0))
     keep = seen > 0
     if zero_output_for_mask:

@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 
+# Config keys that hold plain numbers (Constant's value may also be an array).
+_NUMBER_KEYS = frozenset({"minval", "maxval", "mean", "stddev", "gain", "scale"})
+
+
 class Initializer:
     """Base class: subclasses implement ``__call__(shape, dtype)`` and ``get_config()``."""
 
@@ -45,6 +49,12 @@ class Initializer:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Initializer:
+        for key in _NUMBER_KEYS.intersection(config):
+            value = config[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(
+                    f"{cls.__name__}: {key} must be a number. Received: {key}={value!r}."
+                )
         return cls(**config)
 
     def __repr__(self) -> str:

@@ -27,7 +27,7 @@ _SEQUENCE_LAYER_ATTRIBUTES = (
     "get_config",
     "from_config",
 )
-_MATCHING_ATTRIBUTES = ("stateful", "return_sequences", "return_state")
+_MATCHING_ATTRIBUTES = ("stateful", "return_sequences", "return_state", "time_major")
 
 
 def _accepted_call_arguments(module: nn.Module) -> frozenset[str]:
@@ -205,6 +205,11 @@ class Bidirectional(Wrapper):
             raise ValueError(
                 f"Bidirectional: {argument} must be a layer instance (a torch.nn.Module such as "
                 f"LSTM(...)). Received: {layer!r:.200} of type {type(layer).__name__}."
+            )
+        if hasattr(layer, "state_size"):
+            raise ValueError(
+                f"Bidirectional: {argument} must be a sequence layer, not a cell; wrap the cell "
+                f"in RNN(...). Received: a {type(layer).__name__}."
             )
         present = [name for name in _SEQUENCE_LAYER_ATTRIBUTES if hasattr(layer, name)]
         if len(present) == len(_SEQUENCE_LAYER_ATTRIBUTES):
@@ -384,6 +389,11 @@ class Bidirectional(Wrapper):
             raise ValueError(
                 "Bidirectional: states must be a list or tuple [*forward_states, "
                 f"*backward_states]. Received: {type(states).__name__}."
+            )
+        if len(states) % 2:
+            raise ValueError(
+                "Bidirectional: states must be a list [*forward_states, *backward_states] with "
+                f"as many states for each direction. Received: a list of {len(states)}."
             )
         half = len(states) // 2
         self.forward_layer.reset_states(list(states[:half]))

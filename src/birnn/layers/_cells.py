@@ -9,8 +9,10 @@ projects every step's input in one matmul (``project_inputs``) and then calls
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from .. import activations
@@ -23,9 +25,23 @@ _WEIGHT_OPTIONS = ("kernel", "recurrent", "bias")
 
 
 def _check_units(owner: str, units: Any) -> int:
-    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+    if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
         raise ValueError(f"{owner}: units must be a positive integer. Received: units={units!r}.")
-    return units
+    return int(units)
+
+
+def _check_bool(owner: str, name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{owner}: {name} must be a bool. Received: {name}={value!r}.")
+    return bool(value)
+
+
+def _resolve(owner: str, name: str, get: Callable[[Any], Any], value: Any) -> Any:
+    """``get(value)``, with an error that names the layer and its argument."""
+    try:
+        return get(value)
+    except ValueError as error:
+        raise ValueError(f"{owner}: invalid {name}. {error}") from None
 
 
 def _check_rate(owner: str, name: str, rate: Any) -> float:
@@ -71,17 +87,30 @@ class _Cell(Layer):
         super().__init__(**kwargs)
         owner = type(self).__name__
         self.units = _check_units(owner, units)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers_module.get(kernel_initializer)
-        self.recurrent_initializer = initializers_module.get(recurrent_initializer)
-        self.bias_initializer = initializers_module.get(bias_initializer)
-        self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers_module.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers_module.get(bias_regularizer)
-        self.kernel_constraint = constraints_module.get(kernel_constraint)
-        self.recurrent_constraint = constraints_module.get(recurrent_constraint)
-        self.bias_constraint = constraints_module.get(bias_constraint)
+        self.activation = _resolve(owner, "activation", activations.get, activation)
+        self.use_bias = _check_bool(owner, "use_bias", use_bias)
+        initializer = initializers_module.get
+        self.kernel_initializer = _resolve(
+            owner, "kernel_initializer", initializer, kernel_initializer
+        )
+        self.recurrent_initializer = _resolve(
+            owner, "recurrent_initializer", initializer, recurrent_initializer
+        )
+        self.bias_initializer = _resolve(owner, "bias_initializer", initializer, bias_initializer)
+        regularizer = regularizers_module.get
+        self.kernel_regularizer = _resolve(
+            owner, "kernel_regularizer", regularizer, kernel_regularizer
+        )
+        self.recurrent_regularizer = _resolve(
+            owner, "recurrent_regularizer", regularizer, recurrent_regularizer
+        )
+        self.bias_regularizer = _resolve(owner, "bias_regularizer", regularizer, bias_regularizer)
+        constraint = constraints_module.get
+        self.kernel_constraint = _resolve(owner, "kernel_constraint", constraint, kernel_constraint)
+        self.recurrent_constraint = _resolve(
+            owner, "recurrent_constraint", constraint, recurrent_constraint
+        )
+        self.bias_constraint = _resolve(owner, "bias_constraint", constraint, bias_constraint)
         self.dropout = _check_rate(owner, "dropout", dropout)
         self.recurrent_dropout = _check_rate(owner, "recurrent_dropout", recurrent_dropout)
         self.implementation = 2
@@ -224,7 +253,18 @@ class _Cell(Layer):
             states: the previous states, each ``(batch, units)``.
             training: draw fresh dropout masks when true (``None`` follows ``self.training``).
         """
+        owner = f"{type(self).__name__} '{self.name}'"
+        if not torch.is_tensor(inputs) or inputs.dim() != 2:
+            received = tuple(inputs.shape) if torch.is_tensor(inputs) else type(inputs).__name__
+            raise ValueError(
+                f"{owner}: inputs must be a 2-D tensor (batch, input_dim). Received: {received}."
+            )
         states = [states] if torch.is_tensor(states) else list(states)
+        if len(states) != self.state_count:
+            raise ValueError(
+                f"{owner}: states must hold {self.state_count} tensor(s) of shape "
+                f"(batch, {self.units}). Received: {len(states)} tensor(s)."
+            )
         training = self.training if training is None else training
         self.reset_dropout_masks(inputs.unsqueeze(1), bool(training))
         return self.step(self.project_inputs(inputs), states)
@@ -304,7 +344,10 @@ class _GatedCell(_Cell):
         **kwargs: Any,
     ):
         super().__init__(units, activation=activation, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
+        owner = type(self).__name__
+        self.recurrent_activation = _resolve(
+            owner, "recurrent_activation", activations.get, recurrent_activation
+        )
         if implementation not in (1, 2):
             raise ValueError(
                 f"{type(self).__name__}: implementation must be 1 or 2. "
@@ -344,7 +387,7 @@ class LSTMCell(_GatedCell):
 
     def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any):
         super().__init__(units, **kwargs)
-        self.unit_forget_bias = bool(unit_forget_bias)
+        self.unit_forget_bias = _check_bool("LSTMCell", "unit_forget_bias", unit_forget_bias)
 
     @property
     def state_size(self) -> list[int]:
@@ -411,7 +454,7 @@ class GRUCell(_GatedCell):
 
     def __init__(self, units: int, reset_after: bool = True, **kwargs: Any):
         super().__init__(units, **kwargs)
-        self.reset_after = bool(reset_after)
+        self.reset_after = _check_bool("GRUCell", "reset_after", reset_after)
 
     def _bias_shape(self):
         width = 3 * self.units

@@ -63,6 +63,15 @@ def resolve_dtype(dtype: Any, owner: str = "Layer") -> torch.dtype:
     )
 
 
+def _is_shape(shape: Any) -> bool:
+    """Whether ``shape`` is a list or tuple of non-negative ints and ``None``s."""
+    return isinstance(shape, (list, tuple)) and all(
+        size is None
+        or (isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size >= 0)
+        for size in shape
+    )
+
+
 def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
@@ -121,6 +130,14 @@ class Layer(nn.Module):
         self.built = False
         self._built_input_shape: tuple | None = None
 
+        for key, shape in (("input_shape", input_shape), ("batch_input_shape", batch_input_shape)):
+            if shape is not None and not _is_shape(shape):
+                raise ValueError(
+                    f"{owner}: {key} must be a tuple of ints or None. Received: {key}={shape!r}."
+                )
+        for key, size in (("input_dim", input_dim), ("batch_size", batch_size)):
+            if size is not None and not _is_shape([size]):
+                raise ValueError(f"{owner}: {key} must be an int. Received: {key}={size!r}.")
         if batch_input_shape is None and input_dim is not None and input_shape is None:
             input_shape = (None, input_dim)
         if batch_input_shape is None and input_shape is not None:
@@ -221,8 +238,12 @@ class Layer(nn.Module):
 
     def _apply(self, fn: Callable, recurse: bool = True) -> Layer:
         result = super()._apply(fn, recurse)
-        for name in self._weight_names[:1]:
-            self._dtype = getattr(self, name).dtype
+        # .double()/.half()/.to(dtype) set the dtype that inputs and new weights take, also
+        # for a layer whose weights live in its cell or sublayers, or that is not built yet.
+        weight = next(self.parameters(), None)
+        converted = weight if weight is not None else fn(torch.zeros((), dtype=self._dtype))
+        if torch.is_tensor(converted) and converted.is_floating_point():
+            self._dtype = converted.dtype
         return result
 
     def get_weights(self) -> list[np.ndarray]:
@@ -250,7 +271,7 @@ class Layer(nn.Module):
             )
         values = []
         for index, (target, value) in enumerate(zip(targets, weights)):
-            tensor = torch.as_tensor(np.asarray(value) if not torch.is_tensor(value) else value)
+            tensor = _weight_tensor(owner, index, target, value)
             if tuple(tensor.shape) != tuple(target.shape):
                 raise ValueError(
                     f"{owner}: set_weights expected weight {index} of shape "
@@ -310,6 +331,22 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _weight_tensor(owner: str, index: int, target: torch.Tensor, value: Any) -> torch.Tensor:
+    """``value`` as a real-valued tensor with data, or a ValueError naming weight ``index``."""
+    expected = f"set_weights expected weight {index} to be a real-valued array of shape " + str(
+        tuple(target.shape)
+    )
+    try:
+        tensor = value if torch.is_tensor(value) else torch.as_tensor(np.asarray(value))
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{owner}: {expected}. Received: {value!r:.100}.") from None
+    if tensor.is_complex() or tensor.is_meta:
+        raise ValueError(
+            f"{owner}: {expected}. Received: a {tensor.dtype} tensor on {tensor.device}."
+        )
+    return tensor
 
 
 def serialize_weight_options(options: dict[str, Any]) -> dict[str, Any]:

@@ -207,6 +207,12 @@ class RNN(Layer):
                 f"{owner}: inputs must have {self.input_dim} features (the layer was built for "
                 f"that). Received: shape {tuple(inputs.shape)}."
             )
+        weight = next(iter(self.parameters()), None)
+        if weight is not None and weight.device != inputs.device:
+            raise ValueError(
+                f"{owner}: inputs must be on the layer's device {weight.device}. "
+                f"Received: a tensor on {inputs.device}."
+            )
         return inputs
 
     def _check_initial_state(self, initial_state: Any, batch: int, like: torch.Tensor):
@@ -297,6 +303,7 @@ class RNN(Layer):
         """The one place that chooses the fused kernel or the step loop."""
         if isinstance(self.cell, _Cell):
             self.cell.reset_dropout_masks(x, training)
+            # The fused kernels refuse zero time steps; the loop returns the initial states.
             if x.shape[1] > 0 and _fused.supports(self.cell, training):
                 return _fused.run(self.cell, x, mask, states, self.zero_output_for_mask)
         elif training and self._cell_takes_training:
@@ -346,7 +353,15 @@ class RNN(Layer):
             return
         if not isinstance(states, (list, tuple)):
             states = [states]
-        tensors = [torch.as_tensor(s, dtype=like.dtype, device=like.device) for s in states]
+        tensors = []
+        for index, state in enumerate(states):
+            try:
+                tensors.append(torch.as_tensor(state, dtype=like.dtype, device=like.device))
+            except (TypeError, ValueError, RuntimeError):
+                raise ValueError(
+                    f"{self._owner()}: states[{index}] must be a float array of shape "
+                    f"(batch, units). Received: {state!r:.100}."
+                ) from None
         if batch is None and tensors:
             batch = tensors[0].shape[0]
         self._states = [t.detach() for t in self._check_initial_state(tensors, batch, like)]

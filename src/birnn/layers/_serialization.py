@@ -71,7 +71,6 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
             "deserialize: expected a dict with 'class_name' and 'config'. "
             f"Received: {config!r:.200}."
         )
-    config = keras3_to_keras2_config(config)
     class_name = config["class_name"]
     known = dict(_REGISTRY)
     known.update(custom_objects or {})
@@ -81,7 +80,14 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
             f"deserialize: unknown layer class_name {class_name!r}. Expected one of "
             f"{sorted(_REGISTRY)}, or a class passed in custom_objects."
         )
-    layer_config = dict(config.get("config") or {})
+    layer_config = config.get("config") or {}
+    if not isinstance(layer_config, dict):
+        raise ValueError(
+            f"deserialize: the 'config' of {class_name} must be a dict. "
+            f"Received: {type(layer_config).__name__} {layer_config!r:.100}."
+        )
+    config = keras3_to_keras2_config({**config, "config": layer_config})
+    layer_config = dict(config["config"])
     try:
         if "custom_objects" in inspect.signature(cls.from_config).parameters:
             layer = cls.from_config(layer_config, custom_objects=custom_objects)
@@ -90,6 +96,11 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
     except TypeError as error:
         raise ValueError(
             f"deserialize: {class_name} does not support this config: {error}"
+        ) from None
+    except KeyError as error:
+        raise ValueError(
+            f"deserialize: the config of {class_name} must have the key {error}. "
+            f"Received: keys {sorted(layer_config)}."
         ) from None
     build_config = config.get("build_config") or {}
     input_shape = build_config.get("input_shape")

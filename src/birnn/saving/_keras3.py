@@ -201,7 +201,10 @@ def _convert_wrapped(layer: dict, in_bidirectional: bool) -> dict:
 
 
 def _convert_bidirectional(config: dict) -> None:
-    forward = _convert_wrapped(config["layer"], in_bidirectional=True)
+    layer = config.get("layer")
+    if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
+        return  # malformed: deserialize names what is missing
+    forward = _convert_wrapped(layer, in_bidirectional=True)
     name = forward["config"].get("name")
     # Keras 3 renames the wrapped layer `forward_<name>`; Keras 2 keeps `<name>`
     # and derives `forward_<name>` itself. Only the name changes.
