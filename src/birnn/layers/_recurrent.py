@@ -278,19 +278,27 @@ class RNN(Layer):
         training: bool | None = None,
         initial_state: list[torch.Tensor] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
-        inputs = self._check_inputs(inputs)
-        x = inputs.transpose(0, 1) if self.time_major else inputs
-        x = x.to(self._dtype) if x.dtype != self._dtype and not torch.is_autocast_enabled() else x
-        mask = check_mask(self._owner(), mask, x)
-        training = self.training if training is None else bool(training)
+        x, mask, training = self._prepare_inputs(inputs, mask, training)
         states = self._initial_states(initial_state, x.shape[0], x)
         if self.go_backwards:
             x = x.flip(1)
             mask = None if mask is None else mask.flip(1)
         outputs, states = self._run_sequence(x, mask, states, training)
+        self._keep_states(states)
+        return self._format_outputs(outputs, states)
+
+    def _prepare_inputs(self, inputs, mask, training):
+        """Validated batch-major inputs in the layer's dtype, the mask and ``training``."""
+        inputs = self._check_inputs(inputs)
+        x = inputs.transpose(0, 1) if self.time_major else inputs
+        x = x.to(self._dtype) if x.dtype != self._dtype and not torch.is_autocast_enabled() else x
+        mask = check_mask(self._owner(), mask, x)
+        training = self.training if training is None else bool(training)
+        return x, mask, training
+
+    def _keep_states(self, states: list[torch.Tensor]) -> None:
         if self.stateful:
             self._states = [s.detach() for s in states]
-        return self._format_outputs(outputs, states)
 
     def _run_sequence(self, x, mask, states, training):
         """The one place that chooses the fused kernel or the step loop."""
