@@ -131,6 +131,10 @@ class _Cell(Layer):
             self.recurrent_regularizer,
             self.recurrent_constraint,
         )
+        for weight in (self.kernel, self.recurrent_kernel):
+            # Kept in PyTorch's (gates * units, features) memory order: the fused kernels read
+            # weight.t() without a copy, and gradients accumulate in the same order.
+            weight.data = weight.data.t().contiguous().t()
         if self.use_bias:
             self.add_weight(
                 "bias",
