@@ -39,9 +39,9 @@ def kernel_calls():
     calls: list[bool] = []
     original = _fused._call_kernel
 
-    def spy(cell, x, states, weights, bidirectional=False):
+    def spy(cell, x, states, weights, bidirectional=False, **kwargs):
         calls.append(bidirectional)
-        return original(cell, x, states, weights, bidirectional)
+        return original(cell, x, states, weights, bidirectional, **kwargs)
 
     with mock.patch.object(_fused, "_call_kernel", spy):
         yield calls
@@ -158,6 +158,7 @@ def test_bidirectional_fused_matches_step_loop(
     kind=st.sampled_from(sorted(LAYERS)),
     units=st.integers(1, 4),
     return_sequences=st.booleans(),
+    zero_output_for_mask=st.booleans(),
     go_backwards=st.booleans(),
     mask_kind=st.sampled_from(MASKS),
     with_initial_state=st.booleans(),
@@ -165,12 +166,24 @@ def test_bidirectional_fused_matches_step_loop(
     seed=st.integers(0, 2**16),
 )
 def test_single_layer_fused_matches_step_loop(
-    kind, units, return_sequences, go_backwards, mask_kind, with_initial_state, shape, seed
+    kind,
+    units,
+    return_sequences,
+    zero_output_for_mask,
+    go_backwards,
+    mask_kind,
+    with_initial_state,
+    shape,
+    seed,
 ):
     batch, time, features = shape
     generator = torch.Generator().manual_seed(seed)
     layer = LAYERS[kind](
-        units, return_sequences=return_sequences, return_state=True, go_backwards=go_backwards
+        units,
+        return_sequences=return_sequences,
+        return_state=True,
+        go_backwards=go_backwards,
+        zero_output_for_mask=zero_output_for_mask,
     )
     layer._maybe_build((batch, time, features))
     randomize_weights(layer, generator)

@@ -74,20 +74,18 @@ def supports_pair(forward_cell: _Cell, backward_cell: _Cell, training: bool, mas
 
 def torch_weights(cell: _Cell) -> list[torch.Tensor]:
     """``[weight_ih, weight_hh, bias_ih, bias_hh]`` in PyTorch's layout (views where possible)."""
-    kernel, recurrent_kernel, bias = cell.kernel, cell.recurrent_kernel, cell.bias
+    weights = [cell.kernel.t(), cell.recurrent_kernel.t()]
+    bias = cell.bias
     if type(cell) is GRUCell:
-        kernel, recurrent_kernel = _zr_to_rz(kernel), _zr_to_rz(recurrent_kernel)
-        if bias is not None:
-            bias_ih, bias_hh = _zr_to_rz(bias[0]), _zr_to_rz(bias[1])
-    elif bias is not None:
-        bias_ih, bias_hh = bias, bias.new_zeros(bias.shape)
-    weights = [kernel.t(), recurrent_kernel.t()]
-    return weights if bias is None else weights + [bias_ih, bias_hh]
+        weights = [_zr_to_rz(w) for w in weights]
+        return weights if bias is None else weights + [_zr_to_rz(bias[0]), _zr_to_rz(bias[1])]
+    return weights if bias is None else weights + [bias, bias.new_zeros(bias.shape)]
 
 
 def _zr_to_rz(weight: torch.Tensor) -> torch.Tensor:
-    z, r, h = weight.chunk(3, dim=-1)
-    return torch.cat([r, z, h], dim=-1)
+    """Keras's GRU gate blocks ``z, r, h`` (first axis) in PyTorch's order ``r, z, n``."""
+    z, r, h = weight.chunk(3)
+    return torch.cat([r, z, h])
 
 
 def _kernel(cell: _Cell):
@@ -99,34 +97,55 @@ def _kernel(cell: _Cell):
 
 
 def _call_kernel(cell, x, states, weights, bidirectional=False):
-    """Runs the kernel on batch-major ``x``; ``states`` and final states are each
-    ``(directions, batch, units)``."""
+    """Runs the kernel on time-major ``x`` ``(time, batch, features)``, its own layout.
+
+    Returns:
+        ``(outputs (time, batch, directions * units), final_states)``; ``states`` and the
+        final states are each ``(directions, batch, units)``.
+    """
     hx = tuple(states) if len(states) > 1 else states[0]
     # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
     has_biases = cell.bias is not None
-    result = _kernel(cell)(x, hx, weights, has_biases, 1, 0.0, False, bidirectional, True)
+    result = _kernel(cell)(x, hx, weights, has_biases, 1, 0.0, False, bidirectional, False)
     return result[0], list(result[1:])
 
 
-def _valid_steps_first(x: torch.Tensor, mask: torch.Tensor):
-    """Each row's valid steps moved to the front, zeros after; with the lengths and where
-    the packed steps are valid."""
+def _time_major(x: torch.Tensor) -> torch.Tensor:
+    # The kernels copy batch-major inputs to this layout anyway; doing it here also spares
+    # the CPU GRU and SimpleRNN a slow batched matmul for the input projection.
+    return x.transpose(0, 1).contiguous()
+
+
+def _packed_inputs(x: torch.Tensor, mask: torch.Tensor):
+    """Each row's valid steps moved to the front, zeros after, time-major (the kernel's own
+    layout), with the padding channel last.
+
+    Returns:
+        ``(packed (time, batch, features + 1), lengths (batch,), right_padded)``;
+        ``right_padded``: the mask is known to have each row's valid steps first already.
+    """
     lengths = mask.sum(dim=1)
     packed_valid = torch.arange(x.shape[1], device=x.device) < lengths.unsqueeze(1)
-    packed = gather_steps(x, compact_order(mask))
-    return packed.masked_fill(~packed_valid.unsqueeze(-1), 0.0), packed_valid, lengths
+    # Reading the mask on the host is free on CPU; on an accelerator it would stall the queue.
+    right_padded = mask.device.type == "cpu" and torch.equal(mask, packed_valid)
+    padding = (~packed_valid).t().unsqueeze(-1)
+    if right_padded:
+        steps = x.transpose(0, 1)
+    else:
+        steps = gather_steps(x, compact_order(mask), time_major=True)
+    packed = torch.cat([steps.masked_fill(padding, 0.0), padding.to(x.dtype)], dim=-1)
+    return packed, lengths, right_padded
 
 
-def _padding_column(cell: _Cell, like: torch.Tensor, reverse: bool) -> torch.Tensor:
+def _padding_column(cell: _Cell, like: torch.Tensor) -> torch.Tensor:
     """Input weights of the padding channel: the gate pre-activations it saturates."""
     units = cell.units
     column = like.new_zeros(like.shape[0], 1)
     if type(cell) is GRUCell:
         column[units : 2 * units] = _SATURATE  # update gate -> 1: h carries
-        return column
-    column[:units] = -_SATURATE  # input gate -> 0
-    column[units : 2 * units] = _SATURATE  # forget gate -> 1: c carries
-    if reverse:
+    elif type(cell) is LSTMCell:
+        column[:units] = -_SATURATE  # input gate -> 0
+        column[units : 2 * units] = _SATURATE  # forget gate -> 1: c carries
         column[3 * units :] = -_SATURATE  # output gate -> 0: h is exactly 0
     return column
 
@@ -147,18 +166,22 @@ def run(
     if input_masks is not None:
         x = x * input_masks[0].unsqueeze(1)
     weights = torch_weights(cell)
+    initial = [s.unsqueeze(0) for s in states]
     if mask is None:
-        outputs, final = _call_kernel(cell, x, [s.unsqueeze(0) for s in states], weights)
-        return outputs, [s.squeeze(0) for s in final]
+        outputs, final = _call_kernel(cell, _time_major(x), initial, weights)
+        return outputs.transpose(0, 1), [s.squeeze(0) for s in final]
 
-    packed, packed_valid, lengths = _valid_steps_first(x, mask)
-    if type(cell) is LSTMCell:
-        padding = (~packed_valid).unsqueeze(-1).to(packed.dtype)
-        packed = torch.cat([packed, padding], dim=-1)
-        column = _padding_column(cell, weights[0], reverse=False)
-        weights = [torch.cat([weights[0], column], dim=1), *weights[1:]]
-    packed_outputs, final = _call_kernel(cell, packed, [s.unsqueeze(0) for s in states], weights)
+    packed, lengths, right_padded = _packed_inputs(x, mask)
+    weights[0] = torch.cat([weights[0], _padding_column(cell, weights[0])], dim=1)
+    packed_outputs, final = _call_kernel(cell, packed, initial, weights)
+    packed_outputs = packed_outputs.transpose(0, 1)
     final = [s.squeeze(0) for s in final]
+
+    has_steps = (lengths > 0).unsqueeze(-1)
+    last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    final[0] = torch.where(has_steps, last, states[0])
+    if right_padded and zero_output_for_mask:
+        return _zero_at_padding(cell, packed_outputs, mask), final
 
     # Keras's output at step t is the output after the last valid step <= t (0 before any).
     seen = mask.cumsum(dim=1)
@@ -166,12 +189,14 @@ def run(
     keep = seen > 0
     if zero_output_for_mask:
         keep = keep & mask
-    outputs = outputs * keep.unsqueeze(-1).to(outputs.dtype)
+    return outputs * keep.unsqueeze(-1).to(outputs.dtype), final
 
-    has_steps = (lengths > 0).unsqueeze(-1)
-    last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
-    final[0] = torch.where(has_steps, last, states[0])
-    return outputs, final
+
+def _zero_at_padding(cell: _Cell, packed_outputs: torch.Tensor, mask: torch.Tensor):
+    """Right-padded outputs with zeros at the padding (the LSTM's are exactly 0 already)."""
+    if type(cell) is LSTMCell:
+        return packed_outputs
+    return packed_outputs * mask.unsqueeze(-1).to(packed_outputs.dtype)
 
 
 def run_bidirectional(
@@ -203,7 +228,8 @@ def run_bidirectional(
     """
     batch, time = x.shape[:2]
     units = forward_cell.units
-    zeros = [x.new_zeros(batch, units)] * (2 if type(forward_cell) is LSTMCell else 1)
+    lstm = type(forward_cell) is LSTMCell
+    zeros = [x.new_zeros(batch, units)] * (2 if lstm else 1)
     given_backward = backward_states is not None
     forward_states = zeros if forward_states is None else forward_states
     backward_states = zeros if backward_states is None else backward_states
@@ -212,50 +238,62 @@ def run_bidirectional(
 
     if mask is None:
         outputs, final = _call_kernel(
-            forward_cell, x, states, forward_weights + backward_weights, bidirectional=True
+            forward_cell,
+            _time_major(x),
+            states,
+            forward_weights + backward_weights,
+            bidirectional=True,
         )
         forward_final, backward_final = [s[0] for s in final], [s[1] for s in final]
         if not return_sequences:
-            outputs = torch.cat([forward_final[0], backward_final[0]], dim=-1)
-        return outputs, forward_final, backward_final
+            return (
+                torch.cat([forward_final[0], backward_final[0]], dim=-1),
+                forward_final,
+                backward_final,
+            )
+        return outputs.transpose(0, 1), forward_final, backward_final
 
-    packed, packed_valid, lengths = _valid_steps_first(x, mask)
-    padding = (~packed_valid).unsqueeze(-1).to(packed.dtype)
-    channels = [packed, padding]
-    forward_columns = [_padding_column(forward_cell, forward_weights[0], reverse=False)]
-    backward_columns = [_padding_column(backward_cell, backward_weights[0], reverse=True)]
-    if type(forward_cell) is LSTMCell and given_backward:
+    packed, lengths, right_padded = _packed_inputs(x, mask)
+    forward_columns = [_padding_column(forward_cell, forward_weights[0])]
+    backward_columns = [_padding_column(backward_cell, backward_weights[0])]
+    if lstm and given_backward:
         # The reverse pass meets a row's first valid step with h == 0 after its padding;
         # feeding h0 there through the recurrent kernel restores h0's contribution.
-        first_read = (torch.arange(time, device=x.device) == (lengths - 1).unsqueeze(1)) & (
-            lengths < time
-        ).unsqueeze(1)
-        channels.append(first_read.unsqueeze(-1).to(packed.dtype) * backward_states[0].unsqueeze(1))
+        first_read = torch.arange(time, device=x.device).unsqueeze(1) == (lengths - 1)
+        first_read = (first_read & (lengths < time)).unsqueeze(-1).to(packed.dtype)
+        packed = torch.cat([packed, first_read * backward_states[0]], dim=-1)
         forward_columns.append(forward_weights[1].new_zeros(forward_weights[1].shape))
         backward_columns.append(backward_weights[1])
     forward_weights[0] = torch.cat([forward_weights[0], *forward_columns], dim=1)
     backward_weights[0] = torch.cat([backward_weights[0], *backward_columns], dim=1)
     packed_outputs, final = _call_kernel(
         forward_cell,
-        torch.cat(channels, dim=-1),
+        packed,
         states,
         forward_weights + backward_weights,
         bidirectional=True,
     )
+    packed_outputs = packed_outputs.transpose(0, 1)
     forward_final, backward_final = [s[0] for s in final], [s[1] for s in final]
 
     has_steps = (lengths > 0).unsqueeze(-1)
-    if type(forward_cell) is LSTMCell:
-        # The forward h went on changing over the padding; the reverse h is 0 in empty rows.
+    if lstm:
+        # The forward h is 0 over the padding, and so is the reverse h in an empty row.
         last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1))[:, 0, :units]
         forward_final[0] = torch.where(has_steps, last, forward_states[0])
         backward_final[0] = torch.where(has_steps, backward_final[0], backward_states[0])
-    if return_sequences:
-        # Both directions' outputs at valid step t sit at packed position (valid steps <= t) - 1.
-        index = (mask.cumsum(dim=1) - 1).clamp(min=0)
-        outputs = gather_steps(packed_outputs, index) * mask.unsqueeze(-1).to(packed.dtype)
-    else:
+    if not return_sequences:
         # Each direction's output after the last step it reads; 0 in empty rows.
         outputs = torch.cat([forward_final[0], backward_final[0]], dim=-1)
-        outputs = outputs * has_steps.to(outputs.dtype)
-    return outputs, forward_final, backward_final
+        return outputs * has_steps.to(outputs.dtype), forward_final, backward_final
+
+    if right_padded:
+        return _zero_at_padding(forward_cell, packed_outputs, mask), forward_final, backward_final
+    # Both directions' outputs at valid step t sit at packed position (valid steps <= t) - 1.
+    index = mask.cumsum(dim=1) - 1
+    if lstm:
+        # Both are exactly 0 at a padded position: point masked steps at the last one.
+        outputs = gather_steps(packed_outputs, index.masked_fill(~mask, time - 1))
+        return outputs, forward_final, backward_final
+    outputs = gather_steps(packed_outputs, index.clamp(min=0))
+    return outputs * mask.unsqueeze(-1).to(outputs.dtype), forward_final, backward_final
