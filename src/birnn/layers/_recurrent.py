@@ -54,17 +54,21 @@ def run_loop(
         ``(outputs (batch, time, output_size), final_states)``.
     """
     builtin = isinstance(cell, _Cell)
-    inputs = cell.project_inputs(x) if builtin else x
+    # unbind, not inputs[:, t]: indexing's backward would write a zero (batch, time, ...)
+    # tensor per step, quadratic in time; unbind's stacks the step gradients once.
+    steps = (cell.project_inputs(x) if builtin else x).unbind(1)
+    valid_steps = None if mask is None else mask.unsqueeze(-1).unbind(1)
+    step = cell.step_function() if builtin else None
     outputs = []
     previous = None
-    for t in range(x.shape[1]):
+    for t, step_input in enumerate(steps):
         if builtin:
-            output, new_states = cell.step(inputs[:, t], states)
+            output, new_states = step(step_input, states)
         else:
-            output, new_states = cell(inputs[:, t], states)
+            output, new_states = cell(step_input, states)
             new_states = [new_states] if torch.is_tensor(new_states) else list(new_states)
-        if mask is not None:
-            valid = mask[:, t].unsqueeze(-1)
+        if valid_steps is not None:
+            valid = valid_steps[t]
             if previous is None or zero_output_for_mask:
                 previous = torch.zeros_like(output)
             output = torch.where(valid, output, previous)
