@@ -395,7 +395,7 @@ class LSTMCell(_GatedCell):
         units = self.units
         z_if, z_c, z_o = z.split([2 * units, units, units], dim=-1)
         i, f = self._recurrent_activations(z_if, 2)
-        c = f * c_prev + i * self.activation(z_c)
+        c = torch.addcmul(f * c_prev, i, self.activation(z_c))
         h = self.recurrent_activation(z_o) * self.activation(c)
         return h, [h, c]
 
@@ -468,7 +468,7 @@ class GRUCell(_GatedCell):
         inner_zr, inner_h = inner.split([2 * units, units], dim=-1)
         z, r = self._recurrent_activations(x_zr + inner_zr, 2)
         candidate = self.activation(x_h + r * inner_h)
-        h = z * h_prev + (1.0 - z) * candidate
+        h = torch.lerp(candidate, h_prev, z)  # z * h_prev + (1 - z) * candidate
         return h, [h]
 
     def _step_reset_before(self, kernel_zr, kernel_h, projected, states):
@@ -476,7 +476,7 @@ class GRUCell(_GatedCell):
         x_zr, x_h = projected.split([2 * units, units], dim=-1)
         z, r = self._recurrent_activations(torch.addmm(x_zr, h_prev, kernel_zr), 2)
         candidate = self.activation(torch.addmm(x_h, r * h_prev, kernel_h))
-        h = z * h_prev + (1.0 - z) * candidate
+        h = torch.lerp(candidate, h_prev, z)  # z * h_prev + (1 - z) * candidate
         return h, [h]
 
     def _step_with_recurrent_dropout(self, projected, states):
