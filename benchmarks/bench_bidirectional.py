@@ -18,17 +18,21 @@ takes the mask, raw PyTorch takes packed sequences, the Keras versions take the 
 contenders of one configuration run in the same process in turn, round after round, and each
 reports the median of its rounds; every ratio is of two such medians.
 
-Timings use the process's CPU time by default (``--clock wall`` for elapsed time): with one
-thread (``--threads 1``, the default) it is the step's own compute, which other load on a shared
-machine inflates far less than wall time. The script re-runs itself with glibc's malloc told to
-keep freed memory (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``): otherwise whether a
-step's large tensors come with fresh, page-faulting memory depends on the allocator's history,
-and those faults, which come and go from one run to the next, swamp the differences measured.
+Timings use CPU time by default (``--clock wall`` for elapsed time): with one thread
+(``--threads 1``, the default) that is the step's own compute, which other load on a shared
+machine inflates far less than wall time. It is the calling thread's CPU time for the torch
+contenders (one thread runs all of a torch step, backward included) and the process's for
+tf-keras (whose work runs on TensorFlow's threads); with more threads, the process's.
+
+The script re-runs itself with glibc's malloc told to keep freed memory
+(``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``): otherwise whether a step's large
+tensors come with fresh, page-faulting memory depends on the allocator's history, and those
+faults, which come and go from one run to the next, swamp the differences measured.
 
 Memory: each (configuration, contender) runs in a fresh subprocess, with glibc's mmap threshold
 pinned at 64 KiB so that every tensor's pages are mapped for it and unmapped when it is freed;
 after a warm-up step on a tiny batch, the peak-RSS increase over one full training step
-(``ru_maxrss`` minus the RSS before the step) is the step's peak memory.
+(``VmHWM``, reset just before the step, minus the RSS before it) is the step's peak memory.
 """
 
 from __future__ import annotations
@@ -38,7 +42,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -196,15 +199,28 @@ def tf_keras_contender(tf_modules, cell, shape, x, mask, **cell_kwargs):
 # -- timing ---------------------------------------------------------------------------------
 
 
-CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
-clock = CLOCKS["cpu"]
+CLOCK_NAMES = ("cpu", "wall")
+clock_name = "cpu"
+
+
+def _clock(contender: str):
+    """The clock for one contender: see the module docstring."""
+    if clock_name == "wall":
+        return time.perf_counter
+    if contender.startswith("tf-keras") or torch.get_num_threads() > 1:
+        return time.process_time
+    # One torch thread does all of a torch step, backward included; the process's CPU time
+    # would also charge it whatever TensorFlow's idle threads spin.
+    return time.thread_time
 
 
 def interleaved_medians(functions: dict, rounds: int, warmup: int) -> dict[str, float]:
     """Median milliseconds of each function, the functions run in turn, round after round."""
     times: dict[str, list[float]] = {name: [] for name in functions}
+    clocks = {name: _clock(name) for name in functions}
     for index in range(warmup + rounds):
         for name, function in functions.items():
+            clock = clocks[name]
             start = clock()
             function()
             elapsed = clock() - start
@@ -262,9 +278,13 @@ def time_loop_path(shape, peers, rounds, warmup):
 MEMORY_CONTENDERS = ("torch", "torch packed", "birnn", "birnn masked")
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _memory_status(field: str) -> int:
+    """A ``/proc/self/status`` memory line (``VmRSS``, ``VmHWM``) in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/self/status has no {field} line")
 
 
 def memory_probe(cell, shape, contender) -> float:
@@ -273,23 +293,20 @@ def memory_probe(cell, shape, contender) -> float:
     if contender.startswith("torch"):
         use_lengths = lengths if contender == "torch packed" else None
         train, _ = torch_contender(cell, shape, x, use_lengths)
-        tiny_train, _ = torch_contender(
-            cell,
-            (2, 3, shape[2], shape[3]),
-            x[:2, :3],
-            None if use_lengths is None else lengths[:2].clamp(max=3),
-        )
+        tiny_lengths = None if use_lengths is None else lengths[:2].clamp(max=3)
+        tiny_train, _ = torch_contender(cell, (2, 3, shape[2], shape[3]), x[:2, :3], tiny_lengths)
     else:
         use_mask = mask if contender == "birnn masked" else None
         train, _ = birnn_contender(cell, shape, x, use_mask)
-        tiny_train, _ = birnn_contender(
-            cell, shape, x[:2, :3], None if use_mask is None else use_mask[:2, :3]
-        )
+        tiny_mask = None if use_mask is None else use_mask[:2, :3]
+        tiny_train, _ = birnn_contender(cell, shape, x[:2, :3], tiny_mask)
     tiny_train()
-    before = _rss_bytes()
+    # The high-water mark starts at the RSS now (not at the parent's, which exec carries over).
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    before = _memory_status("VmRSS")
     train()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return (peak - before) / 2**20
+    return (_memory_status("VmHWM") - before) / 2**20
 
 
 def measure_memory(cell, shape, threads) -> dict[str, float]:
@@ -515,10 +532,10 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument(
         "--clock",
-        choices=sorted(CLOCKS),
+        choices=CLOCK_NAMES,
         default="cpu",
-        help="cpu: the process's CPU time (default; other load on a shared "
-        "machine inflates it far less than wall time); wall: elapsed time",
+        help="cpu: CPU time (default; other load on a shared machine inflates it far less "
+        "than wall time); wall: elapsed time",
     )
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument(
@@ -533,8 +550,8 @@ def main(argv=None):
         arguments = sys.argv[1:] if argv is None else list(argv)
         os.execve(sys.executable, [sys.executable, __file__, *arguments], environment)
     torch.set_num_threads(args.threads)
-    global clock
-    clock = CLOCKS[args.clock]
+    global clock_name
+    clock_name = args.clock
 
     if args.memory_probe:
         cell, shape, contender = json.loads(args.memory_probe)

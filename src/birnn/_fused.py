@@ -2,8 +2,9 @@
 
 PyTorch's kernels (oneDNN on CPU, cuDNN on GPU) compute Keras's LSTM, GRU with
 ``reset_after=True`` and SimpleRNN exactly, given weights transposed to
-``(gates * units, features)``, GRU gates reordered from Keras's ``z, r, h`` to
-PyTorch's ``r, z, n``, and a zero second bias where Keras has one bias.
+``(gates * units, features)`` (the cells store them that way, so these are
+views), GRU gates reordered from Keras's ``z, r, h`` to PyTorch's ``r, z, n``,
+and a zero second bias where Keras has one bias.
 
 Masks run fused too. Keras skips masked steps (states carry through them), so
 a masked row gives the states of its valid steps packed to the front; the
@@ -11,17 +12,16 @@ kernel runs those as right-padded rows, and gathers put every output and final
 state where Keras has it. States that no gather can recover are carried
 through the padding by an extra input channel, 1 at padded steps, that drives
 gates to exactly 0 or 1 there: the LSTM input gate to 0 and forget gate to 1
-(the cell state passes unchanged), the GRU update gate to 1 (the state passes
-unchanged).
+(the cell state passes unchanged) and output gate to 0 (``h`` is exactly 0),
+the GRU update gate to 1 (the state passes unchanged).
 
 Both directions of a ``Bidirectional`` run in one kernel call
 (``run_bidirectional``). The reverse direction reads a row's padding before
 its valid steps, so the state must also pass the padding unchanged on the way
-in: the GRU's does; the LSTM's output gate is driven to 0 there as well, which
-makes its ``h`` exactly 0, and a nonzero initial ``h`` is added back at the
-first valid step through more input channels (weighted by the recurrent
-kernel). SimpleRNN has no gate to do this, so masked SimpleRNNs run one call
-per direction.
+in: the GRU's does; the LSTM's ``h`` arrives as 0, and a nonzero initial ``h``
+is added back at the first valid step through more input channels (weighted
+by the recurrent kernel). SimpleRNN has no gate to do this, so masked
+SimpleRNNs run one call per direction.
 """
 
 from __future__ import annotations
