@@ -90,6 +90,12 @@ class Bidirectional(Wrapper):
     order before merging. Under a mask, the states carry through masked steps and, with
     ``return_sequences``, both directions output exactly zero there.
 
+    When the two layers are alike built-in ``LSTM``, ``GRU`` or ``SimpleRNN`` layers that
+    PyTorch's fused kernels compute exactly (tanh and sigmoid activations, or a relu
+    ``SimpleRNN``; GRU's ``reset_after=True``) and no dropout is active, both directions run
+    in one fused kernel call, masks included (a masked ``SimpleRNN`` runs one fused call per
+    direction); otherwise each layer runs on its own.
+
     Args:
         layer: an ``RNN`` instance (``LSTM``, ``GRU``, ``SimpleRNN``, ``RNN(cell)``), or any
             layer with ``go_backwards``, ``return_sequences`` and ``return_state`` attributes
