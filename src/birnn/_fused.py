@@ -2,16 +2,26 @@
 
 PyTorch's kernels (oneDNN on CPU, cuDNN on GPU) compute Keras's LSTM, GRU with
 ``reset_after=True`` and SimpleRNN exactly, given weights transposed to
-``(gates * units, features)``, GRU gates reordered from Keras's ``z, r, h`` to
-PyTorch's ``r, z, n``, and a zero second bias where Keras has one bias.
+``(gates * units, features)`` (the cells store them that way, so these are
+views), GRU gates reordered from Keras's ``z, r, h`` to PyTorch's ``r, z, n``,
+and a zero second bias where Keras has one bias.
 
 Masks run fused too. Keras skips masked steps (states carry through them), so
 a masked row gives the states of its valid steps packed to the front; the
 kernel runs those as right-padded rows, and gathers put every output and final
-state where Keras has it. The one state no gather can recover is the LSTM cell
-state after the last valid step: an extra input channel, 1 at padded steps,
-drives the input gate to exactly 0 and the forget gate to exactly 1 there, so
-the cell state passes through the padding unchanged.
+state where Keras has it. States that no gather can recover are carried
+through the padding by an extra input channel, 1 at padded steps, that drives
+gates to exactly 0 or 1 there: the LSTM input gate to 0 and forget gate to 1
+(the cell state passes unchanged) and output gate to 0 (``h`` is exactly 0),
+the GRU update gate to 1 (the state passes unchanged).
+
+Both directions of a ``Bidirectional`` run in one kernel call
+(``run_bidirectional``). The reverse direction reads a row's padding before
+its valid steps, so the state must also pass the padding unchanged on the way
+in: the GRU's does; the LSTM's ``h`` arrives as 0, and a nonzero initial ``h``
+is added back at the first valid step through more input channels (weighted
+by the recurrent kernel). SimpleRNN has no gate to do this, so masked
+SimpleRNNs run one call per direction.
 """
 
 from __future__ import annotations
@@ -26,38 +36,56 @@ from .layers._cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell
 # sigmoid(_SATURATE) == 1 exactly in float32, float64 and bfloat16.
 _SATURATE = 1.0e4
 
+_FUSABLE_CELLS = (LSTMCell, GRUCell, SimpleRNNCell)
+
 
 def supports(cell: _Cell, training: bool) -> bool:
-    """Whether PyTorch's fused kernel computes exactly what ``cell`` computes."""
-    input_masks, recurrent_masks = cell._masks
-    if recurrent_masks is not None or (input_masks is not None and len(input_masks) > 1):
+    """Whether PyTorch's fused kernel computes exactly what ``cell`` computes in this call."""
+    if type(cell) not in _FUSABLE_CELLS:
+        return False
+    if training and (
+        cell.recurrent_dropout > 0.0 or (cell.dropout > 0.0 and cell._mask_count() > 1)
+    ):
         return False
     if type(cell) is SimpleRNNCell:
         return cell.activation in (activations.tanh, activations.relu)
     gated = cell.activation is activations.tanh and cell.recurrent_activation is activations.sigmoid
-    if type(cell) is LSTMCell:
-        return gated
-    if type(cell) is GRUCell:
-        return gated and cell.reset_after
-    return False
+    return gated if type(cell) is LSTMCell else gated and cell.reset_after
+
+
+def supports_pair(forward_cell: _Cell, backward_cell: _Cell, training: bool, masked: bool) -> bool:
+    """Whether one bidirectional kernel call computes both cells exactly (``run_bidirectional``).
+
+    The cells must each be fusable and alike (class, units, bias, activations), draw no
+    input dropout mask (each direction would need its own), and, under a mask, have a gate
+    that carries the state through padding (not SimpleRNN).
+    """
+    if not (supports(forward_cell, training) and supports(backward_cell, training)):
+        return False
+    if training and (forward_cell.dropout > 0.0 or backward_cell.dropout > 0.0):
+        return False
+    if masked and type(forward_cell) is SimpleRNNCell:
+        return False
+    return type(forward_cell) is type(backward_cell) and all(
+        getattr(forward_cell, key, None) == getattr(backward_cell, key, None)
+        for key in ("units", "use_bias", "activation", "_dtype")
+    )
 
 
 def torch_weights(cell: _Cell) -> list[torch.Tensor]:
     """``[weight_ih, weight_hh, bias_ih, bias_hh]`` in PyTorch's layout (views where possible)."""
-    kernel, recurrent_kernel, bias = cell.kernel, cell.recurrent_kernel, cell.bias
+    weights = [cell.kernel.t(), cell.recurrent_kernel.t()]
+    bias = cell.bias
     if type(cell) is GRUCell:
-        kernel, recurrent_kernel = _zr_to_rz(kernel), _zr_to_rz(recurrent_kernel)
-        if bias is not None:
-            bias_ih, bias_hh = _zr_to_rz(bias[0]), _zr_to_rz(bias[1])
-    elif bias is not None:
-        bias_ih, bias_hh = bias, bias.new_zeros(bias.shape)
-    weights = [kernel.t(), recurrent_kernel.t()]
-    return weights if bias is None else weights + [bias_ih, bias_hh]
+        weights = [_zr_to_rz(w) for w in weights]
+        return weights if bias is None else weights + [_zr_to_rz(bias[0]), _zr_to_rz(bias[1])]
+    return weights if bias is None else weights + [bias, bias.new_zeros(bias.shape)]
 
 
 def _zr_to_rz(weight: torch.Tensor) -> torch.Tensor:
-    z, r, h = weight.chunk(3, dim=-1)
-    return torch.cat([r, z, h], dim=-1)
+    """Keras's GRU gate blocks ``z, r, h`` (first axis) in PyTorch's order ``r, z, n``."""
+    z, r, h = weight.chunk(3)
+    return torch.cat([r, z, h])
 
 
 def _kernel(cell: _Cell):
@@ -71,13 +99,58 @@ def _kernel(cell: _Cell):
 # torch.compile runs the fused kernels eagerly, as it does torch.nn.LSTM: AOTAutograd and
 # Inductor cannot trace PyTorch's CPU (oneDNN) RNN kernels.
 @torch.compiler.disable
-def _call_kernel(cell, x, states, weights):
-    hx = tuple(s.unsqueeze(0) for s in states) if len(states) > 1 else states[0].unsqueeze(0)
-    has_biases = cell.bias is not None
+def _call_kernel(cell, x, states, weights, bidirectional=False):
+    """Runs the kernel on time-major ``x`` ``(time, batch, features)``, its own layout.
+
+    Returns:
+        ``(outputs (time, batch, directions * units), final_states)``; ``states`` and the
+        final states are each ``(directions, batch, units)``.
+    """
+    hx = tuple(states) if len(states) > 1 else states[0]
     # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
-    result = _kernel(cell)(x, hx, weights, has_biases, 1, 0.0, False, False, True)
-    outputs, final = result[0], [s.squeeze(0) for s in result[1:]]
-    return outputs, final
+    has_biases = cell.bias is not None
+    result = _kernel(cell)(x, hx, weights, has_biases, 1, 0.0, False, bidirectional, False)
+    return result[0], list(result[1:])
+
+
+def _time_major(x: torch.Tensor) -> torch.Tensor:
+    # The kernels copy batch-major inputs to this layout anyway; doing it here also spares
+    # the CPU GRU and SimpleRNN a slow batched matmul for the input projection.
+    return x.transpose(0, 1).contiguous()
+
+
+def _packed_inputs(x: torch.Tensor, mask: torch.Tensor):
+    """Each row's valid steps moved to the front, zeros after, time-major (the kernel's own
+    layout), with the padding channel last.
+
+    Returns:
+        ``(packed (time, batch, features + 1), lengths (batch,), right_padded)``;
+        ``right_padded``: the mask is known to have each row's valid steps first already.
+    """
+    lengths = mask.sum(dim=1)
+    packed_valid = torch.arange(x.shape[1], device=x.device) < lengths.unsqueeze(1)
+    # Reading the mask on the host is free on CPU; on an accelerator it would stall the queue.
+    right_padded = mask.device.type == "cpu" and torch.equal(mask, packed_valid)
+    padding = (~packed_valid).t().unsqueeze(-1)
+    if right_padded:
+        steps = x.transpose(0, 1)
+    else:
+        steps = gather_steps(x, compact_order(mask), time_major=True)
+    packed = torch.cat([steps.masked_fill(padding, 0.0), padding.to(x.dtype)], dim=-1)
+    return packed, lengths, right_padded
+
+
+def _padding_column(cell: _Cell, like: torch.Tensor) -> torch.Tensor:
+    """Input weights of the padding channel: the gate pre-activations it saturates."""
+    units = cell.units
+    column = like.new_zeros(like.shape[0], 1)
+    if type(cell) is GRUCell:
+        column[units : 2 * units] = _SATURATE  # update gate -> 1: h carries
+    elif type(cell) is LSTMCell:
+        column[:units] = -_SATURATE  # input gate -> 0
+        column[units : 2 * units] = _SATURATE  # forget gate -> 1: c carries
+        column[3 * units :] = -_SATURATE  # output gate -> 0: h is exactly 0
+    return column
 
 
 def run(
@@ -96,17 +169,22 @@ def run(
     if input_masks is not None:
         x = x * input_masks[0].unsqueeze(1)
     weights = torch_weights(cell)
+    initial = [s.unsqueeze(0) for s in states]
     if mask is None:
-        return _call_kernel(cell, x, states, weights)
+        outputs, final = _call_kernel(cell, _time_major(x), initial, weights)
+        return outputs.transpose(0, 1), [s.squeeze(0) for s in final]
 
-    lengths = mask.sum(dim=1)
-    time = x.shape[1]
-    packed_valid = torch.arange(time, device=x.device) < lengths.unsqueeze(1)
-    packed = gather_steps(x, compact_order(mask))
-    packed = packed.masked_fill(~packed_valid.unsqueeze(-1), 0.0)
-    if type(cell) is LSTMCell:
-        packed, weights = _with_carry_channel(packed, packed_valid, weights, cell.units)
-    packed_outputs, final = _call_kernel(cell, packed, states, weights)
+    packed, lengths, right_padded = _packed_inputs(x, mask)
+    weights[0] = torch.cat([weights[0], _padding_column(cell, weights[0])], dim=1)
+    packed_outputs, final = _call_kernel(cell, packed, initial, weights)
+    packed_outputs = packed_outputs.transpose(0, 1)
+    final = [s.squeeze(0) for s in final]
+
+    has_steps = (lengths > 0).unsqueeze(-1)
+    last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    final[0] = torch.where(has_steps, last, states[0])
+    if right_padded and zero_output_for_mask:
+        return _zero_at_padding(cell, packed_outputs, mask), final
 
     # Keras's output at step t is the output after the last valid step <= t (0 before any).
     seen = mask.long().cumsum(dim=1)  # ONNX's CumSum takes no bool
@@ -114,19 +192,111 @@ def run(
     keep = seen > 0
     if zero_output_for_mask:
         keep = keep & mask
-    outputs = outputs * keep.unsqueeze(-1).to(outputs.dtype)
+    return outputs * keep.unsqueeze(-1).to(outputs.dtype), final
+
+
+def _zero_at_padding(cell: _Cell, packed_outputs: torch.Tensor, mask: torch.Tensor):
+    """Right-padded outputs with zeros at the padding (the LSTM's are exactly 0 already)."""
+    if type(cell) is LSTMCell:
+        return packed_outputs
+    return packed_outputs * mask.unsqueeze(-1).to(packed_outputs.dtype)
+
+
+def run_bidirectional(
+    forward_cell: _Cell,
+    backward_cell: _Cell,
+    x: torch.Tensor,
+    mask: torch.Tensor | None,
+    forward_states: list[torch.Tensor] | None,
+    backward_states: list[torch.Tensor] | None,
+    return_sequences: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """Runs ``forward_cell`` over ``x`` and ``backward_cell`` over it from the end, in one
+    fused kernel call, with Keras 2's masked-step semantics (``supports_pair`` must hold).
+
+    Args:
+        forward_cell: the cell that reads the steps in input order.
+        backward_cell: the cell that reads them from the last to the first.
+        x: ``(batch, time, features)``, ``time > 0``.
+        mask: optional bool ``(batch, time)``.
+        forward_states, backward_states: each direction's initial states ``(batch, units)``,
+            or ``None`` for zeros.
+        return_sequences: return every step's outputs (zero at masked steps), or each
+            direction's output after the last step it reads.
+
+    Returns:
+        ``(outputs, forward_final_states, backward_final_states)``; ``outputs`` is
+        ``(batch, time, 2 * units)`` in input time order, or ``(batch, 2 * units)``, the
+        forward direction's half first.
+    """
+    batch, time = x.shape[:2]
+    units = forward_cell.units
+    lstm = type(forward_cell) is LSTMCell
+    zeros = [x.new_zeros(batch, units)] * (2 if lstm else 1)
+    given_backward = backward_states is not None
+    forward_states = zeros if forward_states is None else forward_states
+    backward_states = zeros if backward_states is None else backward_states
+    states = [torch.stack(pair) for pair in zip(forward_states, backward_states)]
+    forward_weights, backward_weights = torch_weights(forward_cell), torch_weights(backward_cell)
+
+    if mask is None:
+        outputs, final = _call_kernel(
+            forward_cell,
+            _time_major(x),
+            states,
+            forward_weights + backward_weights,
+            bidirectional=True,
+        )
+        forward_final, backward_final = [s[0] for s in final], [s[1] for s in final]
+        if not return_sequences:
+            return (
+                torch.cat([forward_final[0], backward_final[0]], dim=-1),
+                forward_final,
+                backward_final,
+            )
+        return outputs.transpose(0, 1), forward_final, backward_final
+
+    packed, lengths, right_padded = _packed_inputs(x, mask)
+    forward_columns = [_padding_column(forward_cell, forward_weights[0])]
+    backward_columns = [_padding_column(backward_cell, backward_weights[0])]
+    if lstm and given_backward:
+        # The reverse pass meets a row's first valid step with h == 0 after its padding;
+        # feeding h0 there through the recurrent kernel restores h0's contribution.
+        first_read = torch.arange(time, device=x.device).unsqueeze(1) == (lengths - 1)
+        first_read = (first_read & (lengths < time)).unsqueeze(-1).to(packed.dtype)
+        packed = torch.cat([packed, first_read * backward_states[0]], dim=-1)
+        forward_columns.append(forward_weights[1].new_zeros(forward_weights[1].shape))
+        backward_columns.append(backward_weights[1])
+    forward_weights[0] = torch.cat([forward_weights[0], *forward_columns], dim=1)
+    backward_weights[0] = torch.cat([backward_weights[0], *backward_columns], dim=1)
+    packed_outputs, final = _call_kernel(
+        forward_cell,
+        packed,
+        states,
+        forward_weights + backward_weights,
+        bidirectional=True,
+    )
+    packed_outputs = packed_outputs.transpose(0, 1)
+    forward_final, backward_final = [s[0] for s in final], [s[1] for s in final]
 
     has_steps = (lengths > 0).unsqueeze(-1)
-    last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
-    final[0] = torch.where(has_steps, last, states[0])
-    return outputs, final
+    if lstm:
+        # The forward h is 0 over the padding, and so is the reverse h in an empty row.
+        last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1))[:, 0, :units]
+        forward_final[0] = torch.where(has_steps, last, forward_states[0])
+        backward_final[0] = torch.where(has_steps, backward_final[0], backward_states[0])
+    if not return_sequences:
+        # Each direction's output after the last step it reads; 0 in empty rows.
+        outputs = torch.cat([forward_final[0], backward_final[0]], dim=-1)
+        return outputs * has_steps.to(outputs.dtype), forward_final, backward_final
 
-
-def _with_carry_channel(packed, packed_valid, weights, units):
-    """Adds the input channel that freezes the LSTM cell state at padded steps."""
-    padding = (~packed_valid).unsqueeze(-1).to(packed.dtype)
-    column = packed.new_zeros(4 * units, 1)
-    column[:units] = -_SATURATE  # input gate -> 0
-    column[units : 2 * units] = _SATURATE  # forget gate -> 1
-    weight_ih = torch.cat([weights[0], column], dim=1)
-    return torch.cat([packed, padding], dim=-1), [weight_ih, *weights[1:]]
+    if right_padded:
+        return _zero_at_padding(forward_cell, packed_outputs, mask), forward_final, backward_final
+    # Both directions' outputs at valid step t sit at packed position (valid steps <= t) - 1.
+    index = mask.long().cumsum(dim=1) - 1  # ONNX's CumSum takes no bool
+    if lstm:
+        # Both are exactly 0 at a padded position: point masked steps at the last one.
+        outputs = gather_steps(packed_outputs, index.masked_fill(~mask, time - 1))
+        return outputs, forward_final, backward_final
+    outputs = gather_steps(packed_outputs, index.clamp(min=0))
+    return outputs * mask.unsqueeze(-1).to(outputs.dtype), forward_final, backward_final

@@ -63,9 +63,31 @@ def compact_order(mask: torch.Tensor) -> torch.Tensor:
     return key.argsort(dim=1)
 
 
-def gather_steps(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``x[b, index[b, t]]`` for a batch-major ``x`` ``(batch, time, features)``."""
-    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+def gather_steps(x: torch.Tensor, index: torch.Tensor, time_major: bool = False) -> torch.Tensor:
+    """``x[b, index[b, t]]`` for a batch-major ``x`` ``(batch, time, features)``.
+
+    Args:
+        x: ``(batch, time, features)``; a transposed time-major tensor is read in place.
+        index: ``(batch, steps)`` integer tensor, each in ``[0, time)``.
+        time_major: return ``(steps, batch, features)`` instead.
+
+    Returns:
+        ``(batch, steps, features)`` (or ``(steps, batch, features)``), contiguous.
+
+    Example:
+        >>> gather_steps(torch.tensor([[[1.], [2.], [3.]]]), torch.tensor([[2, 0]]))[0, :, 0]
+        tensor([3., 1.])
+    """
+    batch, time, features = x.shape
+    # Whole rows of the flattened steps: several times faster than gather, forward and backward.
+    batch_ids = torch.arange(batch, device=index.device).unsqueeze(1)
+    if x.transpose(0, 1).is_contiguous():
+        flat, rows = x.transpose(0, 1).reshape(time * batch, features), index * batch + batch_ids
+    else:
+        flat, rows = x.reshape(batch * time, features), index + time * batch_ids
+    if time_major:
+        rows = rows.t()
+    return flat.index_select(0, rows.reshape(-1)).reshape(*rows.shape, features)
 
 
 def reverse_valid_steps(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

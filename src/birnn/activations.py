@@ -51,6 +51,17 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "softmax": lambda x: torch.softmax(x, dim=-1),
 }
 _NAMES = {fn: name for name, fn in _ACTIVATIONS.items() if name != "silu"}
+_ELEMENTWISE = frozenset(fn for name, fn in _ACTIVATIONS.items() if name != "softmax")
+
+
+def is_elementwise(fn: Callable) -> bool:
+    """Whether ``fn`` is a built-in activation that acts on each element on its own.
+
+    Example:
+        >>> is_elementwise(get("hard_sigmoid")), is_elementwise(get("softmax"))
+        (True, False)
+    """
+    return fn in _ELEMENTWISE
 
 
 def get(identifier: str | Callable | None) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -15,8 +15,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import _fused
 from .._masks import check_mask, reverse_valid_steps
 from ._layer import Layer
+from ._recurrent import GRU, LSTM, RNN, SimpleRNN
 from ._serialization import deserialize, serialize
 
 _MERGE_MODES = ("sum", "mul", "concat", "ave", None)
@@ -28,6 +30,7 @@ _SEQUENCE_LAYER_ATTRIBUTES = (
     "from_config",
 )
 _MATCHING_ATTRIBUTES = ("stateful", "return_sequences", "return_state", "time_major")
+_FUSABLE_LAYERS = (RNN, SimpleRNN, LSTM, GRU)
 
 
 def _accepted_call_arguments(module: nn.Module) -> frozenset[str]:
@@ -86,6 +89,12 @@ class Bidirectional(Wrapper):
     ``go_backwards`` flipped). The backward output sequence is flipped back to input time
     order before merging. Under a mask, the states carry through masked steps and, with
     ``return_sequences``, both directions output exactly zero there.
+
+    When the two layers are alike built-in ``LSTM``, ``GRU`` or ``SimpleRNN`` layers that
+    PyTorch's fused kernels compute exactly (tanh and sigmoid activations, or a relu
+    ``SimpleRNN``; GRU's ``reset_after=True``) and no dropout is active, both directions run
+    in one fused kernel call, masks included (a masked ``SimpleRNN`` runs one fused call per
+    direction); otherwise each layer runs on its own.
 
     Args:
         layer: an ``RNN`` instance (``LSTM``, ``GRU``, ``SimpleRNN``, ``RNN(cell)``), or any
@@ -293,6 +302,19 @@ class Bidirectional(Wrapper):
                 )
             half = len(initial_state) // 2
             forward_state, backward_state = list(initial_state[:half]), list(initial_state[half:])
+        output, states = self._run_directions(inputs, mask, training, forward_state, backward_state)
+        if self.return_state:
+            return (output if isinstance(output, list) else [output]) + states
+        return output
+
+    def _run_directions(self, inputs, mask, training, forward_state, backward_state):
+        """Both directions' merged output and final states (``[]`` without ``return_state``).
+
+        The one place that chooses between one fused kernel call for both directions and a
+        call to each layer.
+        """
+        if self._fusable(inputs, mask, training):
+            return self._run_fused(inputs, mask, training, forward_state, backward_state)
         y = self._call_side(0, inputs, mask, training, forward_state)
         y_rev = self._call_side(1, inputs, mask, training, backward_state)
         states: list[torch.Tensor] = []
@@ -302,10 +324,65 @@ class Bidirectional(Wrapper):
         if self.return_sequences:
             time_axis = 0 if getattr(self.forward_layer, "time_major", False) else 1
             y_rev = y_rev.flip(time_axis)
-        output = self._merge(y, y_rev)
-        if self.return_state:
-            return (output if isinstance(output, list) else [output]) + states
-        return output
+        return self._merge(y, y_rev), states
+
+    def _fusable(self, inputs, mask, training) -> bool:
+        """Whether one bidirectional kernel call computes exactly what the two layers do."""
+        forward, backward = self.forward_layer, self.backward_layer
+        if not (type(forward) in _FUSABLE_LAYERS and type(backward) in _FUSABLE_LAYERS):
+            return False
+        if forward.time_major != backward.time_major:
+            return False
+        for layer in (forward, backward):
+            if layer.activity_regularizer is not None:
+                return False
+            if layer.zero_output_for_mask != self.return_sequences:
+                return False
+        if not torch.is_tensor(inputs) or inputs.dim() != 3:
+            return False  # the layers' own calls raise the error
+        if inputs.shape[0 if forward.time_major else 1] == 0:
+            return False
+        if training is None:
+            if forward.training != backward.training:
+                return False
+            training = forward.training
+        return _fused.supports_pair(forward.cell, backward.cell, bool(training), mask is not None)
+
+    def _run_fused(self, inputs, mask, training, forward_state, backward_state):
+        """Both directions in one fused kernel call: ``_fused.run_bidirectional``."""
+        # The kernel's first direction reads in input order: the layer without go_backwards.
+        swapped = self.forward_layer.go_backwards
+        reading, reverse = self.forward_layer, self.backward_layer
+        reading_state, reverse_state = forward_state, backward_state
+        if swapped:
+            reading, reverse = reverse, reading
+            reading_state, reverse_state = reverse_state, reading_state
+        reverse._check_inputs(inputs)
+        x, mask, training = reading._prepare_inputs(inputs, mask, training)
+        initial = []
+        for layer, state in ((reading, reading_state), (reverse, reverse_state)):
+            layer.cell.reset_dropout_masks(x, training)
+            given = state is not None or layer.stateful
+            initial.append(layer._initial_states(state, x.shape[0], x) if given else None)
+        outputs, reading_final, reverse_final = _fused.run_bidirectional(
+            reading.cell, reverse.cell, x, mask, *initial, self.return_sequences
+        )
+        reading._keep_states(reading_final)
+        reverse._keep_states(reverse_final)
+        states = reading_final + reverse_final
+        if swapped:
+            # Keras order: the go_backwards layer's output, read from the end, comes first.
+            states = reverse_final + reading_final
+            if self.return_sequences:
+                outputs = outputs.flip(1)
+            outputs = torch.cat(outputs.chunk(2, dim=-1)[::-1], dim=-1)
+        if self.return_sequences and reading.time_major:
+            outputs = outputs.transpose(0, 1)
+        if self.merge_mode == "concat":
+            output = outputs
+        else:
+            output = self._merge(*outputs.chunk(2, dim=-1))
+        return output, states if self.return_state else []
 
     def _call_side(self, side, inputs, mask, training, initial_state):
         layer = (self.forward_layer, self.backward_layer)[side]

@@ -9,6 +9,7 @@ projects every step's input in one matmul (``project_inputs``) and then calls
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -160,6 +161,10 @@ class _Cell(Layer):
             self.recurrent_regularizer,
             self.recurrent_constraint,
         )
+        for weight in (self.kernel, self.recurrent_kernel):
+            # Kept in PyTorch's (gates * units, features) memory order: the fused kernels read
+            # weight.t() without a copy, and gradients accumulate in the same order.
+            weight.data = weight.data.t().contiguous().t()
         if self.use_bias:
             self.add_weight(
                 "bias",
@@ -240,6 +245,10 @@ class _Cell(Layer):
         """One time step from the projected input; returns ``(output, new_states)``."""
         raise NotImplementedError
 
+    def step_function(self) -> Callable:
+        """``step`` for one call's whole sequence, with the weights prepared (split) once."""
+        return self.step
+
     def forward(
         self,
         inputs: torch.Tensor,
@@ -295,6 +304,13 @@ class _Cell(Layer):
         return f"name={self.name!r}, units={self.units}"
 
 
+def _lerp(candidate: torch.Tensor, h_prev: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``z * h_prev + (1 - z) * candidate`` as one op; under autocast the three may differ in
+    dtype, which ``torch.lerp`` refuses."""
+    dtype = candidate.dtype
+    return torch.lerp(candidate, h_prev.to(dtype), z.to(dtype))
+
+
 class SimpleRNNCell(_Cell):
     """Keras 2's ``SimpleRNNCell``: ``h = activation(x @ kernel + bias + h_prev @ recurrent)``.
 
@@ -315,7 +331,11 @@ class SimpleRNNCell(_Cell):
     gates = 1
 
     def step(self, projected, states):
-        h = self.activation(projected + self._recurrent_projection(states[0]))
+        h_prev = states[0]
+        if self._masks[1] is None:
+            h = self.activation(torch.addmm(projected, h_prev, self.recurrent_kernel))
+        else:
+            h = self.activation(projected + self._recurrent_projection(h_prev))
         return h, [h]
 
     def _mask_count(self) -> int:
@@ -355,6 +375,12 @@ class _GatedCell(_Cell):
             )
         # Keras 2 switches to implementation 1 whenever recurrent dropout is on.
         self.implementation = 1 if self.recurrent_dropout > 0.0 else implementation
+
+    def _recurrent_activations(self, z: torch.Tensor, count: int) -> list[torch.Tensor]:
+        """``recurrent_activation`` of the ``count`` gate blocks side by side in ``z``."""
+        if activations.is_elementwise(self.recurrent_activation):
+            return list(self.recurrent_activation(z).chunk(count, dim=-1))
+        return [self.recurrent_activation(part) for part in z.chunk(count, dim=-1)]
 
     def _gated_config(self) -> dict[str, Any]:
         return {
@@ -411,11 +437,14 @@ class LSTMCell(_GatedCell):
 
     def step(self, projected, states):
         h_prev, c_prev = states
-        z = projected + self._recurrent_projection(h_prev)
-        z_i, z_f, z_c, z_o = z.chunk(4, dim=-1)
-        i = self.recurrent_activation(z_i)
-        f = self.recurrent_activation(z_f)
-        c = f * c_prev + i * self.activation(z_c)
+        if self._masks[1] is None:
+            z = torch.addmm(projected, h_prev, self.recurrent_kernel)
+        else:
+            z = projected + self._recurrent_projection(h_prev)
+        units = self.units
+        z_if, z_c, z_o = z.split([2 * units, units, units], dim=-1)
+        i, f = self._recurrent_activations(z_if, 2)
+        c = torch.addcmul(f * c_prev, i, self.activation(z_c))
         h = self.recurrent_activation(z_o) * self.activation(c)
         return h, [h, c]
 
@@ -466,17 +495,47 @@ class GRUCell(_GatedCell):
         return self.bias[0]
 
     def step(self, projected, states):
+        return self.step_function()(projected, states)
+
+    def step_function(self):
+        if self._masks[1] is not None:
+            return self._step_with_recurrent_dropout
+        if self.reset_after:
+            recurrent_bias = None if self.bias is None else self.bias[1]
+            return functools.partial(self._step_reset_after, recurrent_bias)
+        units = self.units
+        kernels = self.recurrent_kernel.split([2 * units, units], dim=1)
+        return functools.partial(self._step_reset_before, *kernels)
+
+    def _step_reset_after(self, recurrent_bias, projected, states):
+        h_prev, units = states[0], self.units
+        x_zr, x_h = projected.split([2 * units, units], dim=-1)
+        if recurrent_bias is None:
+            inner = h_prev @ self.recurrent_kernel
+        else:
+            inner = torch.addmm(recurrent_bias, h_prev, self.recurrent_kernel)
+        inner_zr, inner_h = inner.split([2 * units, units], dim=-1)
+        z, r = self._recurrent_activations(x_zr + inner_zr, 2)
+        candidate = self.activation(x_h + r * inner_h)
+        h = _lerp(candidate, h_prev, z)
+        return h, [h]
+
+    def _step_reset_before(self, kernel_zr, kernel_h, projected, states):
+        h_prev, units = states[0], self.units
+        x_zr, x_h = projected.split([2 * units, units], dim=-1)
+        z, r = self._recurrent_activations(torch.addmm(x_zr, h_prev, kernel_zr), 2)
+        candidate = self.activation(torch.addmm(x_h, r * h_prev, kernel_h))
+        h = _lerp(candidate, h_prev, z)
+        return h, [h]
+
+    def _step_with_recurrent_dropout(self, projected, states):
+        """The step with Keras 2's implementation 1: one recurrent dropout mask per gate."""
         h_prev = states[0]
         x_z, x_r, x_h = projected.chunk(3, dim=-1)
-        dropped = self._dropped_states(h_prev)
-        h_z, h_r, h_h = dropped if len(dropped) == 3 else dropped * 3
+        h_z, h_r, h_h = self._dropped_states(h_prev)
         u_z, u_r, u_h = self.recurrent_kernel.chunk(3, dim=1)
         if self.reset_after:
-            inner = (
-                [h_z @ u_z, h_r @ u_r, h_h @ u_h]
-                if len(dropped) == 3
-                else ((h_z @ self.recurrent_kernel).chunk(3, dim=-1))
-            )
+            inner = [h_z @ u_z, h_r @ u_r, h_h @ u_h]
             if self.bias is not None:
                 inner = [part + b for part, b in zip(inner, self.bias[1].chunk(3))]
             z = self.recurrent_activation(x_z + inner[0])

@@ -55,17 +55,21 @@ def run_loop(
         ``(outputs (batch, time, output_size), final_states)``.
     """
     builtin = isinstance(cell, _Cell)
-    inputs = cell.project_inputs(x) if builtin else x
+    # unbind, not inputs[:, t]: indexing's backward would write a zero (batch, time, ...)
+    # tensor per step, quadratic in time; unbind's stacks the step gradients once.
+    steps = (cell.project_inputs(x) if builtin else x).unbind(1)
+    valid_steps = None if mask is None else mask.unsqueeze(-1).unbind(1)
+    step = cell.step_function() if builtin else None
     outputs = []
     previous = None
-    for t in range(x.shape[1]):
+    for t, step_input in enumerate(steps):
         if builtin:
-            output, new_states = cell.step(inputs[:, t], states)
+            output, new_states = step(step_input, states)
         else:
-            output, new_states = cell(inputs[:, t], states)
+            output, new_states = cell(step_input, states)
             new_states = [new_states] if torch.is_tensor(new_states) else list(new_states)
-        if mask is not None:
-            valid = mask[:, t].unsqueeze(-1)
+        if valid_steps is not None:
+            valid = valid_steps[t]
             if previous is None or zero_output_for_mask:
                 previous = torch.zeros_like(output)
             output = torch.where(valid, output, previous)
@@ -285,19 +289,27 @@ class RNN(Layer):
         training: bool | None = None,
         initial_state: list[torch.Tensor] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
-        inputs = self._check_inputs(inputs)
-        x = inputs.transpose(0, 1) if self.time_major else inputs
-        x = x.to(self._dtype) if x.dtype != self._dtype and not torch.is_autocast_enabled() else x
-        mask = check_mask(self._owner(), mask, x)
-        training = self.training if training is None else bool(training)
+        x, mask, training = self._prepare_inputs(inputs, mask, training)
         states = self._initial_states(initial_state, x.shape[0], x)
         if self.go_backwards:
             x = x.flip(1)
             mask = None if mask is None else mask.flip(1)
         outputs, states = self._run_sequence(x, mask, states, training)
+        self._keep_states(states)
+        return self._format_outputs(outputs, states)
+
+    def _prepare_inputs(self, inputs, mask, training):
+        """Validated batch-major inputs in the layer's dtype, the mask and ``training``."""
+        inputs = self._check_inputs(inputs)
+        x = inputs.transpose(0, 1) if self.time_major else inputs
+        x = x.to(self._dtype) if x.dtype != self._dtype and not torch.is_autocast_enabled() else x
+        mask = check_mask(self._owner(), mask, x)
+        training = self.training if training is None else bool(training)
+        return x, mask, training
+
+    def _keep_states(self, states: list[torch.Tensor]) -> None:
         if self.stateful:
             self._states = [s.detach() for s in states]
-        return self._format_outputs(outputs, states)
 
     def _run_sequence(self, x, mask, states, training):
         """The one place that chooses the fused kernel or the step loop."""

@@ -1,0 +1,295 @@
+"""The fused kernels compute what the step loop computes, and run when they should.
+
+The step loop is the reference: ``_fused.supports`` patched to ``False`` turns every fused
+path off (single layers and the one-call bidirectional path alike).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from unittest import mock
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from birnn import _fused
+from birnn.layers import GRU, LSTM, Bidirectional, SimpleRNN
+
+TOLERANCE = {"atol": 1e-5, "rtol": 1e-5}
+LAYERS = {
+    "lstm": lambda units, **kw: LSTM(units, **kw),
+    "gru": lambda units, **kw: GRU(units, **kw),
+    "simple": lambda units, **kw: SimpleRNN(units, **kw),
+    "simple_relu": lambda units, **kw: SimpleRNN(units, activation="relu", **kw),
+}
+MASKS = ("none", "right", "left", "holes")
+
+
+@contextmanager
+def step_loop_only():
+    with mock.patch.object(_fused, "supports", lambda cell, training: False):
+        yield
+
+
+@contextmanager
+def kernel_calls():
+    """Records ``bidirectional`` of every fused kernel call."""
+    calls: list[bool] = []
+    original = _fused._call_kernel
+
+    def spy(cell, x, states, weights, bidirectional=False, **kwargs):
+        calls.append(bidirectional)
+        return original(cell, x, states, weights, bidirectional, **kwargs)
+
+    with mock.patch.object(_fused, "_call_kernel", spy):
+        yield calls
+
+
+def make_mask(kind: str, batch: int, time: int, generator: torch.Generator):
+    """A mask whose first row is full and, from three rows on, whose last row is empty."""
+    if kind == "none":
+        return None
+    lengths = torch.randint(0, time + 1, (batch,), generator=generator)
+    positions = torch.arange(time)
+    if kind == "right":
+        mask = positions < lengths.unsqueeze(1)
+    elif kind == "left":
+        mask = positions >= (time - lengths).unsqueeze(1)
+    else:
+        mask = torch.rand(batch, time, generator=generator) < 0.6
+    mask[0] = True
+    if batch > 2:
+        mask[-1] = False
+    return mask
+
+
+def run_and_differentiate(layer, x, mask, initial_state, training=False):
+    """Outputs and states (flattened) and the gradients of a fixed projection of them."""
+    x = x.clone().requires_grad_()
+    initial_state = (
+        None if initial_state is None else [s.clone().requires_grad_() for s in initial_state]
+    )
+    result = layer(x, mask=mask, training=training, initial_state=initial_state)
+    outputs = result if isinstance(result, list) else [result]
+    generator = torch.Generator().manual_seed(1)
+    loss = sum((o * torch.randn(o.shape, generator=generator)).sum() for o in outputs)
+    inputs = [x, *layer.trainable_weights, *(initial_state or [])]
+    gradients = torch.autograd.grad(loss, inputs, allow_unused=True)
+    return [o.detach() for o in outputs], gradients
+
+
+def assert_same(fused, loop):
+    for a, b in zip(fused[0], loop[0], strict=True):
+        torch.testing.assert_close(a, b, **TOLERANCE)
+    for a, b in zip(fused[1], loop[1], strict=True):
+        if a is None or b is None:
+            assert a is None and b is None
+        else:
+            torch.testing.assert_close(a, b, **TOLERANCE)
+
+
+def randomize_weights(layer, generator):
+    layer.set_weights(
+        [(torch.randn(w.shape, generator=generator) * 0.5).numpy() for w in layer.weights]
+    )
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    kind=st.sampled_from(sorted(LAYERS)),
+    units=st.integers(1, 4),
+    use_bias=st.booleans(),
+    merge_mode=st.sampled_from(["concat", "sum", "mul", "ave", None]),
+    return_sequences=st.booleans(),
+    return_state=st.booleans(),
+    go_backwards=st.booleans(),
+    mask_kind=st.sampled_from(MASKS),
+    with_initial_state=st.booleans(),
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3)),
+    seed=st.integers(0, 2**16),
+)
+def test_bidirectional_fused_matches_step_loop(
+    kind,
+    units,
+    use_bias,
+    merge_mode,
+    return_sequences,
+    return_state,
+    go_backwards,
+    mask_kind,
+    with_initial_state,
+    shape,
+    seed,
+):
+    batch, time, features = shape
+    generator = torch.Generator().manual_seed(seed)
+    layer = Bidirectional(
+        LAYERS[kind](
+            units,
+            use_bias=use_bias,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+        ),
+        merge_mode=merge_mode,
+    )
+    layer._maybe_build((batch, time, features))
+    randomize_weights(layer, generator)
+    x = torch.randn(batch, time, features, generator=generator)
+    mask = make_mask(mask_kind, batch, time, generator)
+    initial_state = None
+    if with_initial_state:
+        count = 4 if kind == "lstm" else 2
+        initial_state = [torch.randn(batch, units, generator=generator) for _ in range(count)]
+
+    with kernel_calls() as calls:
+        fused = run_and_differentiate(layer, x, mask, initial_state)
+    one_call = kind != "simple" and kind != "simple_relu" or mask is None
+    assert calls == ([True] if one_call else [False, False])
+    with step_loop_only():
+        loop = run_and_differentiate(layer, x, mask, initial_state)
+    assert_same(fused, loop)
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    kind=st.sampled_from(sorted(LAYERS)),
+    units=st.integers(1, 4),
+    return_sequences=st.booleans(),
+    zero_output_for_mask=st.booleans(),
+    go_backwards=st.booleans(),
+    mask_kind=st.sampled_from(MASKS),
+    with_initial_state=st.booleans(),
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3)),
+    seed=st.integers(0, 2**16),
+)
+def test_single_layer_fused_matches_step_loop(
+    kind,
+    units,
+    return_sequences,
+    zero_output_for_mask,
+    go_backwards,
+    mask_kind,
+    with_initial_state,
+    shape,
+    seed,
+):
+    batch, time, features = shape
+    generator = torch.Generator().manual_seed(seed)
+    layer = LAYERS[kind](
+        units,
+        return_sequences=return_sequences,
+        return_state=True,
+        go_backwards=go_backwards,
+        zero_output_for_mask=zero_output_for_mask,
+    )
+    layer._maybe_build((batch, time, features))
+    randomize_weights(layer, generator)
+    x = torch.randn(batch, time, features, generator=generator)
+    mask = make_mask(mask_kind, batch, time, generator)
+    initial_state = None
+    if with_initial_state:
+        count = 2 if kind == "lstm" else 1
+        initial_state = [torch.randn(batch, units, generator=generator) for _ in range(count)]
+
+    fused = run_and_differentiate(layer, x, mask, initial_state)
+    with step_loop_only():
+        loop = run_and_differentiate(layer, x, mask, initial_state)
+    assert_same(fused, loop)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("masked", [False, True])
+def test_stateful_bidirectional_keeps_the_step_loop_states(kind, masked):
+    generator = torch.Generator().manual_seed(0)
+    layer = Bidirectional(LAYERS[kind](3, stateful=True, return_state=True))
+    layer._maybe_build((2, 5, 2))
+    randomize_weights(layer, generator)
+    inputs = [torch.randn(2, 5, 2, generator=generator) for _ in range(3)]
+    mask = make_mask("holes", 2, 5, generator) if masked else None
+
+    def states_over_calls():
+        layer.reset_states()
+        results = []
+        for x in inputs:
+            results.append([t.detach() for t in layer(x, mask=mask)])
+            results.append(
+                [
+                    s.clone()
+                    for side in (layer.forward_layer, layer.backward_layer)
+                    for s in side.states
+                ]
+            )
+        return results
+
+    with kernel_calls() as calls:
+        fused = states_over_calls()
+    assert calls == [True] * len(inputs)
+    with step_loop_only():
+        loop = states_over_calls()
+    for fused_call, loop_call in zip(fused, loop, strict=True):
+        for a, b in zip(fused_call, loop_call, strict=True):
+            torch.testing.assert_close(a, b, **TOLERANCE)
+
+
+def test_time_major_bidirectional_matches_step_loop():
+    generator = torch.Generator().manual_seed(0)
+    layer = Bidirectional(LSTM(3, return_sequences=True, time_major=True), merge_mode="sum")
+    layer._maybe_build((6, 2, 4))
+    randomize_weights(layer, generator)
+    x = torch.randn(6, 2, 4, generator=generator)
+    with kernel_calls() as calls:
+        fused = run_and_differentiate(layer, x, None, None)
+    assert calls == [True]
+    with step_loop_only():
+        loop = run_and_differentiate(layer, x, None, None)
+    assert_same(fused, loop)
+
+
+def test_input_dropout_runs_fused_per_direction_with_the_step_loop_masks():
+    layer = Bidirectional(GRU(3, dropout=0.4, return_sequences=True))
+    layer._maybe_build((2, 5, 4))
+    randomize_weights(layer, torch.Generator().manual_seed(0))
+    x = torch.randn(2, 5, 4)
+    torch.manual_seed(7)
+    with kernel_calls() as calls:
+        fused = run_and_differentiate(layer, x, None, None, training=True)
+    assert calls == [False, False]
+    torch.manual_seed(7)
+    with step_loop_only():
+        loop = run_and_differentiate(layer, x, None, None, training=True)
+    assert_same(fused, loop)
+
+
+@pytest.mark.parametrize(
+    ("make_layer", "training", "masked", "expected"),
+    [
+        (lambda: Bidirectional(LSTM(3)), False, False, [True]),
+        (lambda: Bidirectional(LSTM(3)), False, True, [True]),
+        (lambda: Bidirectional(GRU(3, return_sequences=True)), True, True, [True]),
+        (lambda: Bidirectional(SimpleRNN(3)), False, False, [True]),
+        (lambda: Bidirectional(SimpleRNN(3)), False, True, [False, False]),
+        (lambda: Bidirectional(LSTM(3, dropout=0.5)), False, False, [True]),
+        (lambda: Bidirectional(LSTM(3, dropout=0.5)), True, False, [False, False]),
+        (lambda: Bidirectional(LSTM(3, recurrent_dropout=0.5)), True, False, []),
+        (lambda: Bidirectional(GRU(3, reset_after=False)), False, False, []),
+        (
+            lambda: Bidirectional(LSTM(3), backward_layer=LSTM(4, go_backwards=True)),
+            False,
+            False,
+            [False, False],
+        ),
+        (lambda: Bidirectional(LSTM(3, recurrent_activation="hard_sigmoid")), False, False, []),
+    ],
+)
+def test_one_kernel_call_runs_both_directions_when_the_layers_allow(
+    make_layer, training, masked, expected
+):
+    layer = make_layer()
+    x = torch.randn(2, 5, 4)
+    mask = torch.tensor([[True] * 5, [True] * 2 + [False] * 3]) if masked else None
+    with kernel_calls() as calls:
+        layer(x, mask=mask, training=training)
+    assert calls == expected
