@@ -10,7 +10,25 @@ import textwrap
 
 import numpy as np
 
-SPEC_BLOCK = "model = Sequential()\nmodel.add(Bidirectional(LSTM(10, return_sequences=True), input_shape=(5, 10)))\nmodel.add(Bidirectional(LSTM(10)))\nmodel.add(Dense(5))\nmodel.add(Activation('softmax'))\nmodel.compile(loss='categorical_crossentropy', optimizer='rmsprop')\n\n # With custom backward layer\n model = Sequential()\n forward_layer = LSTM(10, return_sequences=True)\n backward_layer = LSTM(10, activation='relu', return_sequences=True,\n                       go_backwards=True)\n model.add(Bidirectional(forward_layer, backward_layer=backward_layer,\n                         input_shape=(5, 10)))\n model.add(Dense(5))\n model.add(Activation('softmax'))\n model.compile(loss='categorical_crossentropy', optimizer='rmsprop')\n"
+SPEC_BLOCK = """\
+model = Sequential()
+model.add(Bidirectional(LSTM(10, return_sequences=True), input_shape=(5, 10)))
+model.add(Bidirectional(LSTM(10)))
+model.add(Dense(5))
+model.add(Activation('softmax'))
+model.compile(loss='categorical_crossentropy', optimizer='rmsprop')
+
+ # With custom backward layer
+ model = Sequential()
+ forward_layer = LSTM(10, return_sequences=True)
+ backward_layer = LSTM(10, activation='relu', return_sequences=True,
+                       go_backwards=True)
+ model.add(Bidirectional(forward_layer, backward_layer=backward_layer,
+                         input_shape=(5, 10)))
+ model.add(Dense(5))
+ model.add(Activation('softmax'))
+ model.compile(loss='categorical_crossentropy', optimizer='rmsprop')
+"""
 
 IMPORTS = """
 from birnn.models import Sequential
