@@ -11,8 +11,10 @@ from __future__ import annotations
 import torch
 
 
-def check_mask(owner: str, mask: torch.Tensor | None, inputs: torch.Tensor) -> torch.Tensor | None:
-    """Validates ``mask`` against batch-major ``inputs`` and returns it (or ``None``).
+def check_mask(
+    owner: str, mask: torch.Tensor | None, inputs: torch.Tensor, layout: str = "(batch, time)"
+) -> torch.Tensor | None:
+    """Validates ``mask`` against ``inputs``' first two axes and returns it (or ``None``).
 
     Raises:
         ValueError: if ``mask`` is not a bool tensor of shape ``(batch, time)`` on the
@@ -22,7 +24,7 @@ def check_mask(owner: str, mask: torch.Tensor | None, inputs: torch.Tensor) -> t
         return None
     if not torch.is_tensor(mask):
         raise ValueError(
-            f"{owner}: mask must be a bool tensor of shape (batch, time). "
+            f"{owner}: mask must be a bool tensor of shape {layout}. "
             f"Received: {type(mask).__name__}."
         )
     expected = tuple(inputs.shape[:2])
@@ -33,7 +35,7 @@ def check_mask(owner: str, mask: torch.Tensor | None, inputs: torch.Tensor) -> t
         )
     if tuple(mask.shape) != expected:
         raise ValueError(
-            f"{owner}: mask must have shape (batch, time) = {expected}. "
+            f"{owner}: mask must have shape {layout} = {expected}. "
             f"Received: shape {tuple(mask.shape)}."
         )
     if mask.device != inputs.device:

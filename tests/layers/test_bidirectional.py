@@ -460,3 +460,21 @@ def test_rnn_with_a_cell_is_wrapped_and_round_trips():
     assert y.shape == (2, 4, 6)
     restored = deserialize({"class_name": "Bidirectional", "config": layer.get_config()})
     assert restored.get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("layer_class", [SimpleRNN, LSTM, GRU])
+def test_time_major_with_a_time_major_mask_matches_batch_major(layer_class):
+    x = torch.randn(3, 5, 2)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False], [False, True] * 2 + [True]])
+    batch_major = Bidirectional(layer_class(3, return_sequences=True, return_state=True))
+    time_major = Bidirectional(
+        layer_class(3, return_sequences=True, return_state=True, time_major=True)
+    )
+    batch_major(x)
+    time_major(x.transpose(0, 1))
+    time_major.set_weights(batch_major.get_weights())
+    expected = batch_major(x, mask=mask)
+    got = time_major(x.transpose(0, 1), mask=mask.T)
+    torch.testing.assert_close(got[0], expected[0].transpose(0, 1))
+    for state, expected_state in zip(got[1:], expected[1:]):
+        torch.testing.assert_close(state, expected_state)

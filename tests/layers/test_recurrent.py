@@ -99,6 +99,13 @@ def test_time_major_transposes_inputs_and_sequence_outputs(layer_class):
     time_major.set_weights(batch_major.get_weights())
     torch.testing.assert_close(time_major(x.transpose(0, 1)), batch_major(x).transpose(0, 1))
     assert time_major.compute_output_shape((6, 2, 3)) == (6, 2, 4)
+    mask = torch.tensor([[True] * 6, [True, False, True, True, False, False]])
+    torch.testing.assert_close(
+        time_major(x.transpose(0, 1), mask=mask.T),
+        batch_major(x, mask=mask).transpose(0, 1),
+    )
+    with pytest.raises(ValueError, match=r"mask must have shape \(time, batch\) = \(6, 2\)"):
+        time_major(x.transpose(0, 1), mask=mask)
 
 
 @pytest.mark.parametrize("layer_class", LAYERS)

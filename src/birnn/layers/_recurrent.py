@@ -301,9 +301,14 @@ class RNN(Layer):
     def _prepare_inputs(self, inputs, mask, training):
         """Validated batch-major inputs in the layer's dtype, the mask and ``training``."""
         inputs = self._check_inputs(inputs)
-        x = inputs.transpose(0, 1) if self.time_major else inputs
+        # As in Keras, a time-major layer's mask is time-major too: (time, batch).
+        layout = "(time, batch)" if self.time_major else "(batch, time)"
+        mask = check_mask(self._owner(), mask, inputs, layout)
+        if self.time_major:
+            inputs = inputs.transpose(0, 1)
+            mask = None if mask is None else mask.transpose(0, 1)
+        x = inputs
         x = x.to(self._dtype) if x.dtype != self._dtype and not torch.is_autocast_enabled() else x
-        mask = check_mask(self._owner(), mask, x)
         training = self.training if training is None else bool(training)
         return x, mask, training
 
