@@ -17,32 +17,15 @@ import numpy as np
 import torch
 
 from .. import activations
-from .. import constraints as constraints_module
-from .. import initializers as initializers_module
-from .. import regularizers as regularizers_module
-from ._layer import Layer, serialize_weight_options
+from ._layer import Layer, check_units, serialize_weight_options
 
 _WEIGHT_OPTIONS = ("kernel", "recurrent", "bias")
-
-
-def _check_units(owner: str, units: Any) -> int:
-    if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-        raise ValueError(f"{owner}: units must be a positive integer. Received: units={units!r}.")
-    return int(units)
 
 
 def _check_bool(owner: str, name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{owner}: {name} must be a bool. Received: {name}={value!r}.")
     return bool(value)
-
-
-def _resolve(owner: str, name: str, get: Callable[[Any], Any], value: Any) -> Any:
-    """``get(value)``, with an error that names the layer and its argument."""
-    try:
-        return get(value)
-    except ValueError as error:
-        raise ValueError(f"{owner}: invalid {name}. {error}") from None
 
 
 def _check_rate(owner: str, name: str, rate: Any) -> float:
@@ -87,31 +70,20 @@ class _Cell(Layer):
     ):
         super().__init__(**kwargs)
         owner = type(self).__name__
-        self.units = _check_units(owner, units)
-        self.activation = _resolve(owner, "activation", activations.get, activation)
+        self.units = check_units(owner, units)
         self.use_bias = _check_bool(owner, "use_bias", use_bias)
-        initializer = initializers_module.get
-        self.kernel_initializer = _resolve(
-            owner, "kernel_initializer", initializer, kernel_initializer
+        self._set_options(
+            activation=activation,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
         )
-        self.recurrent_initializer = _resolve(
-            owner, "recurrent_initializer", initializer, recurrent_initializer
-        )
-        self.bias_initializer = _resolve(owner, "bias_initializer", initializer, bias_initializer)
-        regularizer = regularizers_module.get
-        self.kernel_regularizer = _resolve(
-            owner, "kernel_regularizer", regularizer, kernel_regularizer
-        )
-        self.recurrent_regularizer = _resolve(
-            owner, "recurrent_regularizer", regularizer, recurrent_regularizer
-        )
-        self.bias_regularizer = _resolve(owner, "bias_regularizer", regularizer, bias_regularizer)
-        constraint = constraints_module.get
-        self.kernel_constraint = _resolve(owner, "kernel_constraint", constraint, kernel_constraint)
-        self.recurrent_constraint = _resolve(
-            owner, "recurrent_constraint", constraint, recurrent_constraint
-        )
-        self.bias_constraint = _resolve(owner, "bias_constraint", constraint, bias_constraint)
         self.dropout = _check_rate(owner, "dropout", dropout)
         self.recurrent_dropout = _check_rate(owner, "recurrent_dropout", recurrent_dropout)
         self.implementation = 2
@@ -364,10 +336,7 @@ class _GatedCell(_Cell):
         **kwargs: Any,
     ):
         super().__init__(units, activation=activation, **kwargs)
-        owner = type(self).__name__
-        self.recurrent_activation = _resolve(
-            owner, "recurrent_activation", activations.get, recurrent_activation
-        )
+        self._set_options(recurrent_activation=recurrent_activation)
         if implementation not in (1, 2):
             raise ValueError(
                 f"{type(self).__name__}: implementation must be 1 or 2. "

@@ -14,10 +14,8 @@ from typing import Any
 import torch
 
 from .. import activations
-from .. import constraints as constraints_module
-from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
-from ._layer import Layer, serialize_weight_options
+from ._layer import Layer, check_units, serialize_weight_options
 
 _LOGIT_ACTIVATIONS = (activations.get("softmax"), activations.get("sigmoid"))
 
@@ -99,17 +97,17 @@ class Dense(Layer):
         if kwargs.get("input_shape") is None and "input_dim" in kwargs:
             kwargs["input_shape"] = (kwargs.pop("input_dim"),)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise ValueError(f"Dense: units must be a positive integer. Received: units={units!r}.")
-        self.units = units
-        self.activation = activations.get(activation)
+        self.units = check_units("Dense", units)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers_module.get(kernel_initializer)
-        self.bias_initializer = initializers_module.get(bias_initializer)
-        self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_module.get(bias_regularizer)
-        self.kernel_constraint = constraints_module.get(kernel_constraint)
-        self.bias_constraint = constraints_module.get(bias_constraint)
+        self._set_options(
+            activation=activation,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
         self._build_from_constructor()
 
     def build(self, input_shape: tuple) -> None:

@@ -6,10 +6,8 @@ from typing import Any
 
 import torch
 
-from .. import constraints as constraints_module
-from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
-from ._layer import Layer, serialize_weight_options
+from ._layer import Layer, check_units, serialize_weight_options
 
 
 class Embedding(Layer):
@@ -71,11 +69,13 @@ class Embedding(Layer):
         if kwargs.get("input_shape") is None and kwargs.get("batch_input_shape") is None:
             kwargs["input_shape"] = (input_length,)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self.input_dim = input_dim
-        self.output_dim = output_dim
-        self.embeddings_initializer = initializers_module.get(embeddings_initializer)
-        self.embeddings_regularizer = regularizers_module.get(embeddings_regularizer)
-        self.embeddings_constraint = constraints_module.get(embeddings_constraint)
+        self.input_dim = check_units("Embedding", input_dim, "input_dim")
+        self.output_dim = check_units("Embedding", output_dim, "output_dim")
+        self._set_options(
+            embeddings_initializer=embeddings_initializer,
+            embeddings_regularizer=embeddings_regularizer,
+            embeddings_constraint=embeddings_constraint,
+        )
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self._build_from_constructor()

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import activations
 from .. import constraints as constraints_module
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
@@ -74,6 +75,21 @@ def _is_shape(shape: Any) -> bool:
 
 def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+_OPTION_RESOLVERS: dict[str, Callable[[Any], Any]] = {
+    "activation": activations.get,
+    "initializer": initializers_module.get,
+    "regularizer": regularizers_module.get,
+    "constraint": constraints_module.get,
+}
+
+
+def check_units(owner: str, units: Any, name: str = "units") -> int:
+    """``units`` as an int, or a ValueError naming ``owner`` and the argument."""
+    if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+        raise ValueError(f"{owner}: {name} must be a positive integer. Received: {name}={units!r}.")
+    return int(units)
 
 
 class Layer(nn.Module):
@@ -143,6 +159,16 @@ class Layer(nn.Module):
         if batch_input_shape is None and input_shape is not None:
             batch_input_shape = (batch_size, *tuple(input_shape))
         self._batch_input_shape = None if batch_input_shape is None else tuple(batch_input_shape)
+
+    def _set_options(self, **options: Any) -> None:
+        """Resolves and sets ``*activation``, ``*_initializer``, ``*_regularizer`` and
+        ``*_constraint`` arguments; a bad one raises a ValueError that names it."""
+        for name, value in options.items():
+            resolve = _OPTION_RESOLVERS[name.rsplit("_", 1)[-1]]
+            try:
+                setattr(self, name, resolve(value))
+            except ValueError as error:
+                raise ValueError(f"{type(self).__name__}: invalid {name}. {error}") from None
 
     def _build_from_constructor(self) -> None:
         """Builds at once when the constructor got an input shape (call at the end of __init__)."""
