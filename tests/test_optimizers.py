@@ -131,3 +131,22 @@ def test_torch_optimizers_and_factories_pass_through():
     torch_optimizer = torch.optim.SGD([w], lr=0.1)
     assert optimizers.get(torch_optimizer) is torch_optimizer
     assert callable(optimizers.get(lambda params: torch.optim.SGD(params, lr=0.1)))
+
+
+def test_a_compiled_model_pickles_and_its_copy_trains():
+    import copy
+    import pickle
+
+    import numpy as np
+
+    from birnn.layers import LSTM, Bidirectional, Dense
+    from birnn.models import Sequential
+
+    model = Sequential([Bidirectional(LSTM(3), input_shape=(5, 2)), Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = np.ones((4, 5, 2), "float32"), np.ones((4, 1), "float32")
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        history = clone.fit(x, y, epochs=2, verbose=0)
+        assert len(history.history["loss"]) == 2
+    model.fit(x, y, verbose=0)
+    pickle.loads(pickle.dumps(model)).fit(x, y, verbose=0)

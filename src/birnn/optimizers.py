@@ -98,6 +98,14 @@ class Optimizer(torch.optim.Optimizer):
         if params is not None:
             self.bind(params)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # torch keeps only defaults, state and param_groups; ours also needs its Keras options,
+        # and an unbound optimizer has none of torch's attributes yet.
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     def bind(self, params: Iterable) -> Optimizer:
         """Gives the optimizer the weights it updates (``compile``/``fit`` call this).
 

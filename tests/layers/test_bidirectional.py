@@ -478,3 +478,16 @@ def test_time_major_with_a_time_major_mask_matches_batch_major(layer_class):
     torch.testing.assert_close(got[0], expected[0].transpose(0, 1))
     for state, expected_state in zip(got[1:], expected[1:]):
         torch.testing.assert_close(state, expected_state)
+
+
+def test_trainable_false_freezes_a_plain_module_too():
+    layer = Bidirectional(CausalConv(), trainable=False)
+    assert layer.trainable_weights == []
+    assert not any(p.requires_grad for p in layer.parameters())
+
+
+def test_dtype_conversion_reaches_the_config():
+    layer = Bidirectional(LSTM(3), input_shape=(5, 2)).double()
+    assert layer.get_config()["layer"]["config"]["dtype"] == "float64"
+    restored = Bidirectional.from_config(layer.get_config())
+    assert restored.forward_layer.dtype == torch.float64

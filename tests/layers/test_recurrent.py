@@ -290,3 +290,16 @@ def _with_weights(layer, weights, x):
     return torch.func.functional_call(
         layer, {f"cell.{name}": w for name, w in zip(layer.cell._weight_names, weights)}, (x,)
     )
+
+
+def test_implementation_1_input_masks_follow_tf_keras():
+    x = torch.randn(2, 3, 4)
+    fused_in_keras = LSTM(3, implementation=1, dropout=0.5)
+    fused_in_keras(x, training=True)
+    assert len(fused_in_keras.cell._masks[0]) == 1  # tf-keras's fused op uses the first only
+    per_gate = LSTM(3, implementation=1, dropout=0.5, recurrent_activation="hard_sigmoid")
+    per_gate(x, training=True)
+    assert len(per_gate.cell._masks[0]) == 4
+    gru = GRU(3, implementation=1, dropout=0.5, reset_after=False)
+    gru(x, training=True)
+    assert len(gru.cell._masks[0]) == 3

@@ -199,8 +199,8 @@ class Bidirectional(Wrapper):
         for side in (self.forward_layer, self.backward_layer):
             if hasattr(side, "zero_output_for_mask"):
                 side.zero_output_for_mask = self.return_sequences
-            if isinstance(side, Layer) and not self.trainable:
-                side.trainable = False
+        if not self.trainable:
+            self.trainable = False  # the setter freezes both sides, plain modules included
         self._call_arguments = [
             _accepted_call_arguments(side) for side in (self.forward_layer, self.backward_layer)
         ]
@@ -269,6 +269,12 @@ class Bidirectional(Wrapper):
                 side.trainable = value
             else:
                 side.requires_grad_(bool(value))
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Bidirectional:
+        # The wrapped layer is kept only for get_config; its dtype must follow .double() & co.
+        if self._keras_layer and isinstance(self.layer, Layer):
+            self.layer._apply(fn, recurse)
+        return super()._apply(fn, recurse)
 
     def build(self, input_shape: tuple) -> None:
         for side in (self.forward_layer, self.backward_layer):
@@ -524,7 +530,10 @@ class Bidirectional(Wrapper):
 
 
 def _fresh_copy(module: nn.Module) -> nn.Module:
-    """A deep copy of ``module`` with every submodule's parameters re-initialised."""
+    """A deep copy of ``module``, re-initialised by each submodule's ``reset_parameters()``.
+
+    Parameters of submodules without ``reset_parameters`` are copied as they are.
+    """
     duplicate = copy.deepcopy(module)
     for submodule in duplicate.modules():
         reset = getattr(submodule, "reset_parameters", None)

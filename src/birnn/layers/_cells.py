@@ -345,6 +345,23 @@ class _GatedCell(_Cell):
         # Keras 2 switches to implementation 1 whenever recurrent dropout is on.
         self.implementation = 1 if self.recurrent_dropout > 0.0 else implementation
 
+    def _mask_count(self) -> int:
+        # tf-keras runs a layer whose math cuDNN has through one fused op that applies only
+        # the first input mask, whatever `implementation` says; otherwise implementation 1
+        # draws a mask per gate.
+        if self.implementation == 1 and not self._keras_fuses():
+            return self.gates
+        return 1
+
+    def _keras_fuses(self) -> bool:
+        """Whether tf-keras computes this layer with its cuDNN-compatible fused op."""
+        return (
+            self.activation is activations.tanh
+            and self.recurrent_activation is activations.sigmoid
+            and self.recurrent_dropout == 0.0
+            and self.use_bias
+        )
+
     def _recurrent_activations(self, z: torch.Tensor, count: int) -> list[torch.Tensor]:
         """``recurrent_activation`` of the ``count`` gate blocks side by side in ``z``."""
         if activations.is_elementwise(self.recurrent_activation):
@@ -453,6 +470,9 @@ class GRUCell(_GatedCell):
     def __init__(self, units: int, reset_after: bool = True, **kwargs: Any):
         super().__init__(units, **kwargs)
         self.reset_after = _check_bool("GRUCell", "reset_after", reset_after)
+
+    def _keras_fuses(self) -> bool:
+        return self.reset_after and super()._keras_fuses()
 
     def _bias_shape(self):
         width = 3 * self.units
