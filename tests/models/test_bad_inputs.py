@@ -905,6 +905,7 @@ def test_zero_epochs_train_nothing():
     model = _dense()
     before = model.get_weights()
     assert model.fit(X, Y, epochs=0, verbose=0).history == {}
+    assert model.fit(X, Y, epochs=2, initial_epoch=2, verbose=0).history == {}
     for old, new in zip(before, model.get_weights()):
         np.testing.assert_array_equal(old, new)
 
@@ -913,3 +914,9 @@ def test_zero_epochs_train_nothing():
 def test_class_ids_with_or_without_a_last_axis_of_1(shape):
     model = _dense("sparse_categorical_crossentropy")
     assert np.isfinite(model.evaluate(X, np.ones(shape), verbose=0))
+
+
+def test_targets_that_broadcast_to_the_outputs_are_broadcast():
+    model = _dense()
+    model.set_weights([np.zeros((3, 2)), np.array([1.0, 3.0])])
+    assert model.evaluate(X, np.ones((4, 1)), verbose=0) == pytest.approx(2.0)
