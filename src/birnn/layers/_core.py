@@ -40,6 +40,17 @@ def _as_float_input(layer: Layer, inputs: Any) -> torch.Tensor:
             f"{type(layer).__name__} '{layer.name}': inputs must be a torch.Tensor. "
             f"Received: {type(inputs).__name__}."
         )
+    if inputs.is_complex():
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}': inputs must be real (integer, bool or "
+            f"floating-point). Received: dtype {inputs.dtype}."
+        )
+    weight = next(layer.parameters(), None)
+    if weight is not None and inputs.device != weight.device:
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}': inputs must be on the layer's device "
+            f"{weight.device}. Received: a tensor on {inputs.device}."
+        )
     if inputs.dtype != layer.dtype and not torch.is_autocast_enabled():
         inputs = inputs.to(layer.dtype)
     return inputs
@@ -263,11 +274,13 @@ class Dropout(Layer):
     def _noise_shape(self, inputs: torch.Tensor) -> tuple[int, ...]:
         if self.noise_shape is None:
             return tuple(inputs.shape)
-        if len(self.noise_shape) != inputs.dim():
+        if len(self.noise_shape) != inputs.dim() or any(
+            wanted not in (None, 1, size) for wanted, size in zip(self.noise_shape, inputs.shape)
+        ):
             raise ValueError(
-                f"Dropout '{self.name}': noise_shape must have one entry per input axis. "
-                f"Received: noise_shape={self.noise_shape} for inputs of shape "
-                f"{tuple(inputs.shape)}."
+                f"Dropout '{self.name}': noise_shape must have one entry per input axis, each "
+                "None, 1 or the inputs' size on that axis. Received: "
+                f"noise_shape={self.noise_shape} for inputs of shape {tuple(inputs.shape)}."
             )
         return tuple(
             size if wanted is None else wanted
@@ -275,6 +288,11 @@ class Dropout(Layer):
         )
 
     def forward(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        if not torch.is_tensor(inputs):
+            raise ValueError(
+                f"Dropout '{self.name}': inputs must be a torch.Tensor. "
+                f"Received: {type(inputs).__name__}."
+            )
         training = self.training if training is None else bool(training)
         if not training or self.rate == 0:
             return inputs

@@ -27,14 +27,15 @@ class Embedding(Layer):
         **kwargs: base layer arguments (``name``, ``input_shape``, ...).
 
     Call arguments:
-        inputs: integer ids ``(batch, ...)``; float ids are truncated to integers, as Keras
-            casts them.
+        inputs: integer ids ``(batch, ...)``; float or bool ids holding whole numbers are
+            cast to integers, as Keras casts them (a fractional or non-finite id is an error).
 
     Returns:
         ``(batch, ..., output_dim)``.
 
     Raises:
-        ValueError: for non-positive sizes, or ids outside ``[0, input_dim)``.
+        ValueError: for non-positive sizes, ids that are not whole numbers, or ids outside
+            ``[0, input_dim)``.
 
     Example:
         >>> layer = Embedding(10, 3, mask_zero=True)
@@ -96,7 +97,21 @@ class Embedding(Layer):
                 f"Embedding '{self.name}': inputs must be a torch.Tensor of integer ids. "
                 f"Received: {type(inputs).__name__}."
             )
-        return inputs if inputs.dtype in (torch.int32, torch.int64) else inputs.long()
+        if inputs.dtype in (torch.int32, torch.int64):
+            return inputs
+        expected = f"Embedding '{self.name}': inputs must be integer ids in [0, {self.input_dim})"
+        if inputs.is_complex():
+            raise ValueError(f"{expected}. Received: dtype {inputs.dtype}.")
+        if inputs.is_floating_point():
+            if not bool(torch.isfinite(inputs).all()):
+                raise ValueError(f"{expected}. Received: non-finite ids (nan or inf).")
+            fractional = inputs[inputs != inputs.trunc()]
+            if fractional.numel():
+                raise ValueError(
+                    f"{expected} (whole numbers). Received: {inputs.dtype} ids with a "
+                    f"fractional part, e.g. {fractional[0].item():g}."
+                )
+        return inputs.long()
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         ids = self._ids(inputs)

@@ -114,7 +114,19 @@ class InputLayer(Layer):
         return self._batch_input_shape
 
     def forward(self, inputs: Any) -> torch.Tensor:
-        return torch.as_tensor(inputs).to(_INPUT_DTYPES[self.input_dtype])
+        try:
+            tensor = torch.as_tensor(inputs)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(
+                f"InputLayer '{self.name}': inputs must be a numeric array or tensor "
+                f"(dtype {self.input_dtype}). Received: {type(inputs).__name__} ({error})."
+            ) from None
+        if tensor.is_complex():
+            raise ValueError(
+                f"InputLayer '{self.name}': inputs must be real (dtype {self.input_dtype}). "
+                f"Received: dtype {tensor.dtype}."
+            )
+        return tensor.to(_INPUT_DTYPES[self.input_dtype])
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -67,14 +67,26 @@ class TimeDistributed(Wrapper):
         mask: torch.Tensor | None = None,
         training: bool | None = None,
     ) -> torch.Tensor:
+        step_inputs = self._step_inputs(inputs)
         batch, time = inputs.shape[:2]
         kwargs: dict[str, Any] = {}
-        if mask is not None and "mask" in self._call_arguments:
-            kwargs["mask"] = mask.reshape(-1, *mask.shape[2:])
+        if mask is not None:
+            self._check_mask(mask, (batch, time))
+            if "mask" in self._call_arguments:
+                kwargs["mask"] = mask.reshape(-1, *mask.shape[2:])
         if training is not None and "training" in self._call_arguments:
             kwargs["training"] = training
-        outputs = self.layer(self._step_inputs(inputs), **kwargs)
+        outputs = self.layer(step_inputs, **kwargs)
         return outputs.reshape(batch, time, *outputs.shape[1:])
+
+    def _check_mask(self, mask: Any, batch_time: tuple[int, int]) -> None:
+        if not torch.is_tensor(mask) or tuple(mask.shape[:2]) != batch_time:
+            is_tensor = torch.is_tensor(mask)
+            received = f"shape {tuple(mask.shape)}" if is_tensor else type(mask).__name__
+            raise ValueError(
+                f"TimeDistributed '{self.name}': mask must be a bool tensor of shape "
+                f"(batch, time, ...) = {batch_time}. Received: {received}."
+            )
 
     def compute_mask(self, inputs: Any, mask: torch.Tensor | None = None) -> Any:
         """The wrapped layer's per-step mask, reduced to ``(batch, time)``; else ``mask``."""

@@ -58,6 +58,28 @@ def check_batch_size(batch_size: Any) -> int:
     return batch_size
 
 
+def check_int(value: Any, name: str, minimum: int) -> int:
+    """``value`` as an int ``>= minimum``, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {kind}. Received: {name}={value!r}.")
+    return int(value)
+
+
+def check_validation_split(validation_split: Any) -> float:
+    """``validation_split`` as a float in ``[0, 1)`` (0: no split), or a ValueError."""
+    if (
+        isinstance(validation_split, bool)
+        or not isinstance(validation_split, (int, float, np.floating))
+        or not 0.0 <= validation_split < 1.0
+    ):
+        raise ValueError(
+            "validation_split must be a float in [0, 1). Received: "
+            f"validation_split={validation_split!r}."
+        )
+    return float(validation_split)
+
+
 def batch_indices(count: int, batch_size: int, shuffle: bool) -> Iterator[torch.Tensor]:
     """Index tensors of consecutive batches; a fresh permutation when ``shuffle``."""
     order = torch.randperm(count) if shuffle else torch.arange(count)
@@ -69,10 +91,7 @@ def split_validation(
     x: torch.Tensor, y: torch.Tensor, validation_split: float
 ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
     """Keras's split: the *last* ``validation_split`` of the samples, before shuffling."""
-    if not 0.0 < validation_split < 1.0:
-        raise ValueError(
-            f"validation_split must be a float in (0, 1). Received: {validation_split!r}."
-        )
+    validation_split = check_validation_split(validation_split)
     split_at = int(x.shape[0] * (1.0 - validation_split))
     if split_at == 0 or split_at == x.shape[0]:
         raise ValueError(

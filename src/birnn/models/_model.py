@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,51 @@ def _refuse(method: str, **options: Any) -> None:
             raise ValueError(
                 f"{method}: {name} is not supported by birnn. Expected: {name}=None. "
                 f"Received: {name}={value!r:.100}."
+            )
+
+
+_SAME_SHAPE_LOSSES = (
+    losses_module.categorical_crossentropy,
+    losses_module.binary_crossentropy,
+    losses_module.mean_squared_error,
+    losses_module.mean_absolute_error,
+)
+
+
+def _check_targets(loss_fn: Callable, y_true, y_pred, y_shape: tuple, output_shape: tuple) -> None:
+    """Targets that fit the outputs for a built-in loss, or a ValueError saying how.
+
+    ``y_true``/``y_pred`` are the rank-matched tensors the loss receives; ``y_shape`` and
+    ``output_shape`` the shapes the user sees. Callable losses are not checked.
+    """
+    function = loss_fn.func if isinstance(loss_fn, partial) else loss_fn
+    name = getattr(function, "__name__", "loss")
+    if function is losses_module.sparse_categorical_crossentropy:
+        expected = tuple(y_pred.shape[:-1])
+        if tuple(y_true.shape) not in (expected, expected + (1,)):
+            raise ValueError(
+                f"y must hold one class id per output for loss '{name}': shape "
+                f"{expected} (the model's outputs are {output_shape}). "
+                f"Received: y of shape {y_shape}."
+            )
+        classes = y_pred.shape[-1]
+        if y_true.numel():
+            low, high = torch.aminmax(y_true.detach())
+            low, high = low.item(), high.item()
+            if low < 0 or high >= classes:
+                raise ValueError(
+                    f"y must hold class ids in [0, {classes}) for loss '{name}' (the model "
+                    f"outputs {classes} classes). Received: ids from {low:g} to {high:g}."
+                )
+    elif function in _SAME_SHAPE_LOSSES:
+        try:
+            shape = tuple(torch.broadcast_shapes(y_true.shape, y_pred.shape))
+        except RuntimeError:
+            shape = None
+        if shape != tuple(y_pred.shape):
+            raise ValueError(
+                f"y must have the shape of the model's outputs {output_shape} for loss "
+                f"'{name}'. Received: y of shape {y_shape}."
             )
 
 
@@ -180,6 +226,7 @@ class Model(Layer):
             )
         mask = getattr(y_pred, "_keras_mask", None)
         y_true, y_pred_matched = losses_module.match_ranks(y, y_pred)
+        _check_targets(loss_fn, y_true, y_pred_matched, tuple(y.shape), tuple(y_pred.shape))
         per_sample = loss_fn(y_true, y_pred_matched)
         if mask is not None and tuple(mask.shape) != tuple(per_sample.shape):
             raise ValueError(
@@ -300,6 +347,10 @@ class Model(Layer):
         self._check_compiled("fit")
         verbose = _verbosity(verbose)
         batch_size = _data.check_batch_size(batch_size)
+        epochs = _data.check_int(epochs, "epochs", 0)
+        initial_epoch = _data.check_int(initial_epoch, "initial_epoch", 0)
+        validation_freq = _data.check_int(validation_freq, "validation_freq", 1)
+        validation_split = _data.check_validation_split(validation_split)
         x, y = self._tensors(x, y)
         validation = None
         if validation_data is not None:

@@ -10,7 +10,7 @@ from torch import nn
 
 from ..layers._bidirectional import _accepted_call_arguments
 from ..layers._input import InputLayer
-from ..layers._layer import Layer
+from ..layers._layer import Layer, _is_shape
 from ..layers._serialization import deserialize, serialize
 from ._model import Model
 from ._summary import print_summary
@@ -323,6 +323,11 @@ class Sequential(Model):
         for layer_config in config["layers"]:
             model.add(deserialize(layer_config, custom_objects))
         build_input_shape = config.get("build_input_shape")
+        if build_input_shape is not None and not _is_shape(build_input_shape):
+            raise ValueError(
+                "Sequential.from_config: build_input_shape must be a list of ints or None "
+                f"(batch first). Received: build_input_shape={build_input_shape!r:.100}."
+            )
         if build_input_shape is not None and model._input_layer is None:
             model.build(tuple(build_input_shape))
         if config.get("trainable") is False:

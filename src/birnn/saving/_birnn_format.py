@@ -41,8 +41,13 @@ def _header(path: str) -> dict | None:
             if len(head) < 9 or head[8:9] != b"{":
                 return None
             (length,) = struct.unpack("<Q", head[:8])
-            if length > min(size - 8, _MAX_HEADER):
+            if length > _MAX_HEADER:
                 return None
+            if length > size - 8:
+                raise ValueError(
+                    f"Expected {path!r} to be a complete birnn (safetensors) file. Received: "
+                    f"a truncated file of {size} bytes, whose header alone needs {length + 8}."
+                )
             f.seek(8)
             raw = f.read(length)
     except OSError:
@@ -146,20 +151,43 @@ def read(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, list[torch.
             f"Expected a birnn file of format_version {FORMAT_VERSION}. Received: "
             f"{metadata.get('format_version')!r} in {path!r}."
         )
-    try:
-        layout = json.loads(metadata["layers"])
-        weights = {
-            name: [tensors.pop(f"{name}/{index}") for index in range(count)]
-            for name, count in layout
-        }
-    except (KeyError, ValueError, TypeError) as error:
-        raise ValueError(
-            f"Expected {path!r} to hold the weights its layer list names. Received: a file "
-            f"missing {error} (corrupt or edited)."
-        ) from None
+    layout = _layer_list(metadata, path)
+    weights = {}
+    for name, count in layout:
+        keys = [f"{name}/{index}" for index in range(count)]
+        missing = [key for key in keys if key not in tensors]
+        if missing:
+            raise ValueError(
+                f"Expected {path!r} to hold the tensors its layer list names. Received: a "
+                f"file without {missing[:5]} (corrupt or edited)."
+            )
+        weights[name] = [tensors.pop(key) for key in keys]
     if tensors:
         raise ValueError(
             f"Expected {path!r} to hold only the weights its layer list names. Received: "
             f"extra tensors {sorted(tensors)[:5]}."
         )
     return metadata, weights
+
+
+def _layer_list(metadata: dict[str, str], path: str) -> list[tuple[str, int]]:
+    """The ``layers`` metadata, ``[[name, weight count], ...]``, or a ValueError."""
+    raw = metadata.get("layers")
+    try:
+        layout = json.loads(raw) if isinstance(raw, str) else None
+    except json.JSONDecodeError:
+        layout = None
+    valid = isinstance(layout, list) and all(
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and isinstance(entry[1], int)
+        and entry[1] >= 0
+        for entry in layout
+    )
+    if not valid:
+        raise ValueError(
+            f"Expected the 'layers' metadata of {path!r} to be a JSON list of [layer name, "
+            f"weight count] pairs. Received: {raw!r:.100} (corrupt or edited)."
+        )
+    return [(name, count) for name, count in layout]

@@ -67,7 +67,9 @@ def keras3_to_keras2_config(config: dict) -> dict:
 
 
 def _convert(obj: dict, in_bidirectional: bool) -> dict:
-    """Converts one serialized object in place and returns it."""
+    """Converts one serialized object in place and returns it (non-dicts unchanged)."""
+    if not isinstance(obj, dict):
+        return obj  # Left for the deserializer to refuse by name.
     class_name = obj.get("class_name")
     config = obj.get("config")
     if not isinstance(config, dict):
@@ -155,6 +157,8 @@ def _convert_model(config: dict, functional: bool) -> None:
     if not functional:
         return
     for layer in config["layers"]:
+        if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
+            continue
         name = layer.get("name") or layer["config"].get("name")
         layer["inbound_nodes"] = [
             _convert_node(node, name) for node in layer.get("inbound_nodes", [])

@@ -76,18 +76,31 @@ def _sniff(path: str) -> str:
             f"Expected `path` to be a Keras file. Received: path={path!r} (a directory; "
             "TensorFlow SavedModel directories are not supported)."
         )
+    kind = sniff(path)
+    if kind is None:
+        raise ValueError(
+            "Expected `path` to be a Keras file: an HDF5 file (`.h5`) or a zip archive "
+            f"(`.keras`). Received: path={path!r}, whose first bytes {first_bytes(path)!r} "
+            "are neither."
+        )
+    return kind
+
+
+def first_bytes(path: str, count: int = 8) -> bytes:
     with open(path, "rb") as f:
-        head = f.read(8)
+        return f.read(count)
+
+
+def sniff(path: str) -> str | None:
+    """`"hdf5"`, `"zip"` or `None`, from the first bytes of the existing file `path`."""
+    head = first_bytes(path)
     if head.startswith(_HDF5_SIGNATURE):
         return "hdf5"
     if head[:4] in _ZIP_SIGNATURES:
         return "zip"
     if h5py.is_hdf5(path):  # An HDF5 file behind a user block.
         return "hdf5"
-    raise ValueError(
-        "Expected `path` to be a Keras file: an HDF5 file (`.h5`) or a zip archive "
-        f"(`.keras`). Received: path={path!r}, whose first bytes {head!r} are neither."
-    )
+    return None
 
 
 def _open_hdf5(source: Any, path: str) -> h5py.File:
@@ -114,6 +127,28 @@ def _parse_json(raw: bytes | str, path: str, what: str) -> Any:
         raise ValueError(
             f"Expected {what} of {path!r} to be JSON. Received: {type(e).__name__}: {e}."
         ) from e
+
+
+def _read_archive_config(path: str) -> dict:
+    """Returns the parsed `config.json` of a `.keras` archive (nothing else is read)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if _CONFIG not in names:
+                raise ValueError(
+                    f"Expected the Keras archive {path!r} to contain '{_CONFIG}'. "
+                    f"Received: entries {sorted(names)}."
+                )
+            raw_config = archive.read(_CONFIG)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+        raise _damaged(path, "zip archive", e) from e
+    config = _parse_json(raw_config, path, f"'{_CONFIG}'")
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"Expected '{_CONFIG}' of {path!r} to hold a JSON object. "
+            f"Received: {type(config).__name__}."
+        )
+    return config
 
 
 def _read_archive(path: str) -> tuple[dict, dict, bytes]:
@@ -164,17 +199,44 @@ def _class_names(config: dict | None, path: str) -> dict[str, str]:
     return {_saving_lib_h5.layer_name(layer): layer["class_name"] for layer in layers}
 
 
+def _h5_model_config(f: h5py.File, path: str) -> dict:
+    raw_config = _legacy_h5.read_str_attr(f, "model_config")
+    if raw_config is None:
+        raise ValueError(
+            f"Expected `path` to be a Keras model file with a `model_config` "
+            f"attribute. Received: path={path!r}, an HDF5 file without one (a "
+            "weights-only file? Read it with `read_weights_file`, or load it into a "
+            "model with `model.load_weights`)."
+        )
+    config = _parse_json(raw_config, path, "the `model_config` attribute")
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"Expected the `model_config` attribute of {path!r} to hold a JSON object. "
+            f"Received: {type(config).__name__}."
+        )
+    return config
+
+
+def read_keras_config(path: str | os.PathLike) -> dict:
+    """Reads only the model config of a Keras model file (`.h5` or `.keras`).
+
+    Raises:
+        ValueError: as `read_keras_file`, for what the config needs.
+    """
+    path = os.fspath(path)
+    if _sniff(path) == "zip":
+        return _read_archive_config(path)
+    with _open_hdf5(path, path) as f:
+        try:
+            return _h5_model_config(f, path)
+        except OSError as e:
+            raise _damaged(path, "HDF5 file", e) from e
+
+
 def _read_h5_model(path: str) -> KerasFile:
     with _open_hdf5(path, path) as f:
         try:
-            raw_config = _legacy_h5.read_str_attr(f, "model_config")
-            if raw_config is None:
-                raise ValueError(
-                    f"Expected `path` to be a Keras model file with a `model_config` "
-                    f"attribute. Received: path={path!r}, an HDF5 file without one (a "
-                    "weights-only file? Read it with `read_weights_file`)."
-                )
-            config = _parse_json(raw_config, path, "the `model_config` attribute")
+            config = _h5_model_config(f, path)
             version = _legacy_h5.read_str_attr(f, "keras_version") or "unknown"
             group = f["model_weights"] if "model_weights" in f else None
             if group is None or not _legacy_h5.is_legacy_weights_group(group):

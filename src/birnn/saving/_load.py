@@ -14,7 +14,49 @@ import torch
 
 from . import _birnn_format
 from ._keras3 import keras3_to_keras2_config
-from ._keras_files import read_keras_file, read_weights_file
+from ._keras_files import (
+    _parse_json,
+    first_bytes,
+    read_keras_config,
+    read_keras_file,
+    read_weights_file,
+    sniff,
+)
+
+_FORMATS = (
+    "a birnn file (model.save or save_weights), a Keras .h5 (HDF5) file or a Keras .keras "
+    "(zip) archive"
+)
+
+
+def _check_file(path: str, caller: str) -> bool:
+    """Whether ``path`` is a birnn file; a ValueError naming ``filepath`` unless it is a
+    birnn, HDF5 or zip file."""
+    if not os.path.exists(path):
+        reason = "no such file"
+    elif os.path.isdir(path):
+        reason = "a directory; TensorFlow SavedModel directories are not supported"
+    elif os.path.getsize(path) == 0:
+        reason = "an empty file"
+    elif _birnn_format.is_birnn_file(path):
+        return True
+    elif sniff(path) is not None:
+        return False
+    elif _birnn_format._header(path) is not None:
+        reason = "a safetensors file without birnn's metadata"
+    else:
+        reason = f"whose first bytes {first_bytes(path)!r} are none of these"
+    raise ValueError(
+        f"{caller}: Expected filepath to be {_FORMATS}. Received: filepath={path!r} ({reason})."
+    )
+
+
+def _model_in(path: str, config: Any, custom_objects: dict | None) -> Any:
+    """``model_from_config``, with errors that name the file."""
+    try:
+        return model_from_config(config, custom_objects)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"load_model: cannot build the model saved in {path!r}. {error}") from None
 
 
 def model_from_config(config: dict[str, Any], custom_objects: dict | None = None) -> Any:
@@ -113,8 +155,10 @@ def assign_weights(
         stored_lists = [(name, arrays) for name, arrays in stored.items() if arrays]
         if len(stored_lists) != len(with_weights):
             raise ValueError(
-                f"Expected weights for {len(with_weights)} layers in {source!r} (matched in "
-                f"order, since the layer names differ). Received: {len(stored_lists)}."
+                f"Expected weights for the model's {len(with_weights)} layer(s) with weights "
+                f"{[name for name, _ in with_weights]} in {source!r} (matched in order, since "
+                f"the layer names differ). Received: weights for {len(stored_lists)} layer(s) "
+                f"{[name for name, _ in stored_lists]}."
             )
         pairs = [
             (name, params, arrays)
@@ -144,7 +188,7 @@ def load_weights_into(model: Any, filepath: str | os.PathLike) -> None:
     """``Model.load_weights``: birnn files, or Keras weights and model files."""
     path = os.fspath(filepath)
     model._check_built("load_weights")
-    if _birnn_format.is_birnn_file(path):
+    if _check_file(path, "load_weights"):
         _, weights = _birnn_format.read(path)
     else:
         weights = read_weights_file(path, config=json.loads(model.to_json()))
@@ -181,7 +225,7 @@ def _keras_compile_config(path: str, keras_file: Any) -> Any:
         raw = f.attrs.get("training_config")
     if raw is None:
         return None
-    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    return _parse_json(raw, path, "the `training_config` attribute")
 
 
 def load_model(
@@ -219,27 +263,30 @@ def load_model(
             support (named in the message). No model is returned then.
     """
     path = os.fspath(filepath)
-    if _birnn_format.is_birnn_file(path):
+    if _check_file(path, "load_model"):
         metadata, weights = _birnn_format.read(path)
         if metadata.get("kind") != "model":
             raise ValueError(
                 f"load_model: {path!r} holds weights only (save_weights). Expected a file "
                 "written by model.save; load these weights with model.load_weights."
             )
-        try:
-            config = json.loads(metadata["config"])
-            model = model_from_config(config, custom_objects)
-        except (KeyError, json.JSONDecodeError) as error:
+        if "config" not in metadata:
             raise ValueError(
-                f"load_model: expected {path!r} to hold a model config. Received: a corrupt "
-                f"config ({type(error).__name__}: {error})."
-            ) from None
+                f"load_model: expected {path!r} to hold a model config. Received: metadata "
+                f"without 'config' (keys {sorted(metadata)}; corrupt or edited)."
+            )
+        config = _parse_json(metadata["config"], path, "the 'config' metadata")
+        model = _model_in(path, config, custom_objects)
         assign_weights(model, weights, path, by_order=False)
         if compile and "compile_config" in metadata:
-            _compile_from(model, json.loads(metadata["compile_config"]), path)
+            compile_config = _parse_json(
+                metadata["compile_config"], path, "the 'compile_config' metadata"
+            )
+            _compile_from(model, compile_config, path)
         return model.eval()
+    # The model first: an unsupported layer is named before its weights are looked for.
+    model = _model_in(path, read_keras_config(path), custom_objects)
     keras_file = read_keras_file(path)
-    model = model_from_config(keras_file.config, custom_objects)
     assign_weights(model, keras_file.weights, path, by_order=False)
     if compile:
         _compile_from(model, _keras_compile_config(path, keras_file), path)
