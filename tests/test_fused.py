@@ -96,6 +96,18 @@ def randomize_weights(layer, generator):
     )
 
 
+def random_inputs(layer, shape, units, mask_kind, state_count, seed):
+    """Builds ``layer`` with random weights; returns random inputs, mask and initial states."""
+    batch, time, features = shape
+    generator = torch.Generator().manual_seed(seed)
+    layer._maybe_build((batch, time, features))
+    randomize_weights(layer, generator)
+    x = torch.randn(batch, time, features, generator=generator)
+    mask = make_mask(mask_kind, batch, time, generator)
+    states = [torch.randn(batch, units, generator=generator) for _ in range(state_count)]
+    return x, mask, states or None
+
+
 @settings(deadline=None, max_examples=40)
 @given(
     kind=st.sampled_from(sorted(LAYERS)),
@@ -123,8 +135,6 @@ def test_bidirectional_fused_matches_step_loop(
     shape,
     seed,
 ):
-    batch, time, features = shape
-    generator = torch.Generator().manual_seed(seed)
     layer = Bidirectional(
         LAYERS[kind](
             units,
@@ -135,14 +145,8 @@ def test_bidirectional_fused_matches_step_loop(
         ),
         merge_mode=merge_mode,
     )
-    layer._maybe_build((batch, time, features))
-    randomize_weights(layer, generator)
-    x = torch.randn(batch, time, features, generator=generator)
-    mask = make_mask(mask_kind, batch, time, generator)
-    initial_state = None
-    if with_initial_state:
-        count = 4 if kind == "lstm" else 2
-        initial_state = [torch.randn(batch, units, generator=generator) for _ in range(count)]
+    state_count = (4 if kind == "lstm" else 2) if with_initial_state else 0
+    x, mask, initial_state = random_inputs(layer, shape, units, mask_kind, state_count, seed)
 
     with kernel_calls() as calls:
         fused = run_and_differentiate(layer, x, mask, initial_state)
@@ -176,8 +180,6 @@ def test_single_layer_fused_matches_step_loop(
     shape,
     seed,
 ):
-    batch, time, features = shape
-    generator = torch.Generator().manual_seed(seed)
     layer = LAYERS[kind](
         units,
         return_sequences=return_sequences,
@@ -185,14 +187,8 @@ def test_single_layer_fused_matches_step_loop(
         go_backwards=go_backwards,
         zero_output_for_mask=zero_output_for_mask,
     )
-    layer._maybe_build((batch, time, features))
-    randomize_weights(layer, generator)
-    x = torch.randn(batch, time, features, generator=generator)
-    mask = make_mask(mask_kind, batch, time, generator)
-    initial_state = None
-    if with_initial_state:
-        count = 2 if kind == "lstm" else 1
-        initial_state = [torch.randn(batch, units, generator=generator) for _ in range(count)]
+    state_count = (2 if kind == "lstm" else 1) if with_initial_state else 0
+    x, mask, initial_state = random_inputs(layer, shape, units, mask_kind, state_count, seed)
 
     fused = run_and_differentiate(layer, x, mask, initial_state)
     with step_loop_only():
