@@ -150,3 +150,44 @@ def test_a_compiled_model_pickles_and_its_copy_trains():
         assert len(history.history["loss"]) == 2
     model.fit(x, y, verbose=0)
     pickle.loads(pickle.dumps(model)).fit(x, y, verbose=0)
+
+
+def test_only_one_clipping_applies_as_in_tf_keras():
+    from birnn.optimizers import SGD
+
+    weight = torch.nn.Parameter(torch.tensor([1.0, 0.0]))
+    optimizer = SGD(1.0, clipnorm=10.0, clipvalue=0.5, params=[weight])
+    weight.grad = torch.tensor([3.0, 0.0])
+    optimizer.step()
+    assert weight.tolist() == [-2.0, 0.0]  # clipnorm wins; clipvalue is not applied too
+
+
+def test_state_dict_keeps_the_step_count_for_bias_correction():
+    from birnn.optimizers import Adam
+
+    def train(steps, checkpoint=None):
+        weight = torch.nn.Parameter(torch.tensor([1.0]))
+        optimizer = Adam(0.1, params=[weight])
+        if checkpoint is not None:
+            with torch.no_grad():
+                weight.copy_(checkpoint[0])
+            optimizer.load_state_dict(checkpoint[1])
+        for _ in range(steps):
+            optimizer.zero_grad()
+            (weight * weight).sum().backward()
+            optimizer.step()
+        return weight.detach().clone(), optimizer
+
+    straight, _ = train(4)
+    halfway, optimizer = train(2)
+    resumed, resumed_optimizer = train(2, (halfway, optimizer.state_dict()))
+    assert torch.equal(resumed, straight) and resumed_optimizer.iterations == 4
+
+
+def test_keras3_optimizer_keys_with_defaults_are_accepted():
+    from birnn.optimizers import get
+
+    config = {"learning_rate": 0.01, "loss_scale_factor": None, "gradient_accumulation_steps": None}
+    assert get({"class_name": "Adam", "config": config}).learning_rate == 0.01
+    with pytest.raises(ValueError, match="gradient_accumulation_steps is not supported"):
+        get({"class_name": "Adam", "config": {"gradient_accumulation_steps": 4}})

@@ -31,6 +31,8 @@ __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "Adagrad", "Adamax", "get", "s
 _BASE_KEYS = ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue")
 # Keys Keras writes that change nothing here.
 _IGNORED_KEYS = ("name", "jit_compile", "is_legacy_optimizer", "ema_momentum")
+# Keras 3 keys that change nothing while they are None (their default).
+_NONE_ONLY_KEYS = ("loss_scale_factor", "gradient_accumulation_steps")
 
 
 class Optimizer(torch.optim.Optimizer):
@@ -57,6 +59,9 @@ class Optimizer(torch.optim.Optimizer):
         owner = type(self).__name__
         for key in _IGNORED_KEYS:
             options.pop(key, None)
+        for key in _NONE_ONLY_KEYS:
+            if options.pop(key, None) is not None:
+                raise ValueError(f"{owner}: {key} is not supported. Expected: {key}=None.")
         if "lr" in options:  # Keras < 2.11 and PyTorch spell it so
             learning_rate = options.pop("lr")
         if options.pop("decay", 0.0):
@@ -106,6 +111,15 @@ class Optimizer(torch.optim.Optimizer):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 
+    def state_dict(self) -> dict[str, Any]:
+        # The step count drives Adam's bias correction: it belongs to the checkpoint.
+        return {**super().state_dict(), "iterations": self.iterations}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state_dict = dict(state_dict)
+        self.iterations = int(state_dict.pop("iterations", 0))
+        super().load_state_dict(state_dict)
+
     def bind(self, params: Iterable) -> Optimizer:
         """Gives the optimizer the weights it updates (``compile``/``fit`` call this).
 
@@ -130,13 +144,14 @@ class Optimizer(torch.optim.Optimizer):
     def _clipped(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
         clipnorm, global_clipnorm = self._options["clipnorm"], self._options["global_clipnorm"]
         clipvalue = self._options["clipvalue"]
+        # As tf-keras: clipnorm, else global_clipnorm, else clipvalue; never two of them.
         if clipnorm is not None:
-            grads = [g * (clipnorm / torch.clamp(g.norm(), min=clipnorm)) for g in grads]
+            return [g * (clipnorm / torch.clamp(g.norm(), min=clipnorm)) for g in grads]
         if global_clipnorm is not None and grads:
             norm = torch.sqrt(sum((g * g).sum() for g in grads))
-            grads = [g * (global_clipnorm / torch.clamp(norm, min=global_clipnorm)) for g in grads]
+            return [g * (global_clipnorm / torch.clamp(norm, min=global_clipnorm)) for g in grads]
         if clipvalue is not None:
-            grads = [g.clamp(-clipvalue, clipvalue) for g in grads]
+            return [g.clamp(-clipvalue, clipvalue) for g in grads]
         return grads
 
     @torch.no_grad()
@@ -368,7 +383,8 @@ def get(identifier: Any) -> torch.optim.Optimizer | Callable[[Iterable], torch.o
     if isinstance(identifier, str):
         identifier = {"class_name": identifier, "config": {}}
     if isinstance(identifier, dict) and "class_name" in identifier:
-        name = str(identifier["class_name"])
+        # tf-keras >= 2.11 registers its optimizers as "Custom>Adam" in saved files.
+        name = str(identifier["class_name"]).removeprefix("Custom>")
         cls = _CLASSES.get(name.lower())
         if cls is None:
             raise ValueError(

@@ -93,4 +93,6 @@ def get(identifier: Any) -> Regularizer | None:
         >>> get("l2").l2
         0.01
     """
+    if identifier == "l1_l2":  # Keras's string default, unlike L1L2()'s zeros
+        return L1L2(l1=0.01, l2=0.01)
     return resolve_object(identifier, "regularizer", Regularizer, _CLASSES)

@@ -163,3 +163,100 @@ def test_load_model_tells_formats_by_content_not_name(tmp_path):
     shutil.copy(source, renamed)
     x, y = _io(source)
     np.testing.assert_allclose(load_model(renamed).predict(x, verbose=0), y, atol=1e-5)
+
+
+KERAS3_ADAM = {
+    "module": "keras.optimizers",
+    "class_name": "Adam",
+    "config": {
+        "name": "adam",
+        "learning_rate": 0.002,
+        "weight_decay": None,
+        "clipnorm": None,
+        "global_clipnorm": None,
+        "clipvalue": None,
+        "use_ema": False,
+        "ema_momentum": 0.99,
+        "ema_overwrite_frequency": None,
+        "loss_scale_factor": None,
+        "gradient_accumulation_steps": None,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "epsilon": 1e-07,
+        "amsgrad": False,
+    },
+    "registered_name": None,
+}
+TF_KERAS_ADAM = {
+    "class_name": "Custom>Adam",
+    "config": {
+        "name": "Adam",
+        "weight_decay": None,
+        "clipnorm": None,
+        "global_clipnorm": None,
+        "clipvalue": None,
+        "use_ema": False,
+        "ema_momentum": 0.99,
+        "ema_overwrite_frequency": None,
+        "jit_compile": True,
+        "is_legacy_optimizer": False,
+        "learning_rate": 0.002,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "epsilon": 1e-07,
+        "amsgrad": False,
+    },
+}
+
+
+def test_keras3_compile_config_as_keras_writes_it_is_compiled_in(tmp_path, recwarn):
+    def compiled(config):
+        config["compile_config"] = {
+            "optimizer": KERAS3_ADAM,
+            "loss": "sparse_categorical_crossentropy",
+            "loss_weights": None,
+            "metrics": ["accuracy"],
+            "weighted_metrics": None,
+            "run_eagerly": False,
+            "steps_per_execution": 1,
+            "jit_compile": False,
+        }
+        return config
+
+    source = GOLDEN / "keras-3.15" / "masked_tagger.keras"
+    model = load_model(_rewrite_archive(source, tmp_path / "k3.keras", compiled))
+    assert not [w for w in recwarn if "not compiled" in str(w.message)]
+    x, _ = _io(source)
+    history = model.fit(x, np.ones(x.shape, int), epochs=1, verbose=0)
+    assert set(history.history) == {"loss", "accuracy"}
+    assert type(model.optimizer).__name__ == "Adam" and model.optimizer.learning_rate == 0.002
+
+
+def test_tf_keras_h5_training_config_is_compiled_in(tmp_path, recwarn):
+    import json
+    import shutil
+
+    import h5py
+
+    path = tmp_path / "compiled.h5"
+    shutil.copy(GOLDEN / "tf-keras-2.21" / "masked_tagger.h5", path)
+    metric = {
+        "class_name": "MeanMetricWrapper",
+        "config": {"name": "accuracy", "dtype": "float32", "fn": "sparse_categorical_accuracy"},
+    }
+    with h5py.File(path, "a") as f:
+        f.attrs["training_config"] = json.dumps(
+            {
+                "loss": "sparse_categorical_crossentropy",
+                "metrics": [[metric]],
+                "weighted_metrics": None,
+                "loss_weights": None,
+                "optimizer_config": TF_KERAS_ADAM,
+            }
+        )
+    model = load_model(path)
+    assert not [w for w in recwarn if "not compiled" in str(w.message)]
+    x, _ = _io(GOLDEN / "tf-keras-2.21" / "masked_tagger.h5")
+    history = model.fit(x, np.ones(x.shape, int), epochs=1, verbose=0)
+    assert "sparse_categorical_accuracy" in history.history
+    assert type(model.optimizer).__name__ == "Adam" and model.optimizer.learning_rate == 0.002

@@ -195,6 +195,26 @@ def load_weights_into(model: Any, filepath: str | os.PathLike) -> None:
     assign_weights(model, weights, path)
 
 
+def _metric_names(metrics: Any) -> list | None:
+    """Metric names from what Keras saved: names, serialized metric objects, nested lists."""
+    names: list = []
+
+    def collect(metric: Any) -> None:
+        if isinstance(metric, (list, tuple)):
+            for item in metric:
+                collect(item)
+        elif isinstance(metric, dict):  # e.g. MeanMetricWrapper(fn="categorical_accuracy")
+            config = metric.get("config") or {}
+            fn = config.get("fn")
+            name = config.get("name", metric.get("class_name"))
+            names.append(fn if isinstance(fn, str) else name)
+        elif metric is not None:
+            names.append(metric)
+
+    collect(metrics)
+    return names or None
+
+
 def _compile_from(model: Any, compile_config: Any, source: str) -> None:
     if not isinstance(compile_config, dict) or not compile_config:
         return
@@ -206,7 +226,7 @@ def _compile_from(model: Any, compile_config: Any, source: str) -> None:
         model.compile(
             optimizer=optimizer or "rmsprop",
             loss=compile_config.get("loss"),
-            metrics=compile_config.get("metrics"),
+            metrics=_metric_names(compile_config.get("metrics")),
         )
     except (ValueError, TypeError) as error:
         warnings.warn(
