@@ -90,8 +90,10 @@ def batch_indices(count: int, batch_size: int, shuffle: bool) -> Iterator[torch.
 def split_validation(
     x: torch.Tensor, y: torch.Tensor, validation_split: float
 ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-    """Keras's split: the *last* ``validation_split`` of the samples, before shuffling."""
-    validation_split = check_validation_split(validation_split)
+    """Keras's split: the *last* ``validation_split`` of the samples, before shuffling.
+
+    ``validation_split`` is checked once, at ``fit``'s boundary (``check_validation_split``).
+    """
     split_at = int(x.shape[0] * (1.0 - validation_split))
     if split_at == 0 or split_at == x.shape[0]:
         raise ValueError(

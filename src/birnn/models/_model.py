@@ -117,7 +117,6 @@ class Model(Layer):
         self.loss: Any = None
         self._metric_names: list[Any] = []
         self._compile_config: dict[str, Any] | None = None
-        self.stop_training = False
 
     # -- compile ----------------------------------------------------------------------------
 
@@ -367,7 +366,6 @@ class Model(Layer):
             x, y, validation = _data.split_validation(x, y, validation_split)
         steps = -(-x.shape[0] // batch_size)
         history = History(self, {"verbose": verbose, "epochs": epochs, "steps": steps})
-        self.stop_training = False
         with _Modes(self, training=True):
             for epoch in range(initial_epoch, epochs):
                 if verbose and epochs > 1:
@@ -387,8 +385,6 @@ class Model(Layer):
                 if progbar is not None:
                     progbar.update(steps, list(logs.items()))
                 history.record(epoch, logs)
-                if self.stop_training:
-                    break
         return history
 
     def evaluate(
@@ -429,10 +425,7 @@ class Model(Layer):
             logs = self._run_epoch(self._test_batch, x, y, batch_size, False, progbar)
         if progbar is not None:
             progbar.update(progbar.target, list(logs.items()))
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return _keras_results(logs, return_dict)
 
     @torch.no_grad()
     def predict(
@@ -497,11 +490,7 @@ class Model(Layer):
 
     @staticmethod
     def _batch_logs(running: dict, return_dict: bool) -> Any:
-        logs = {name: mean.result() for name, mean in running.items()}
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return _keras_results({name: mean.result() for name, mean in running.items()}, return_dict)
 
     # -- configs and files ------------------------------------------------------------------
 
@@ -556,3 +545,11 @@ class Model(Layer):
 
         _refuse("load_weights", **{k: v for k, v in kwargs.items() if k != "by_name"})
         load_weights_into(self, filepath)
+
+
+def _keras_results(logs: dict[str, float], return_dict: bool) -> Any:
+    """What Keras's evaluate/test_on_batch return: the dict, one value, or a list of values."""
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
