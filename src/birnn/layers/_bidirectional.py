@@ -60,8 +60,8 @@ class Wrapper(Layer):
         super().__init__(**kwargs)
         self.layer = layer
 
-    def _sublayers(self) -> list[Layer]:
-        return [self.layer] if isinstance(self.layer, Layer) else []
+    def _sublayers(self) -> list[nn.Module]:
+        return [self.layer]
 
     def build(self, input_shape: tuple) -> None:
         if isinstance(self.layer, Layer):
@@ -252,23 +252,8 @@ class Bidirectional(Wrapper):
 
     # -- building ---------------------------------------------------------------------------
 
-    def _sublayers(self) -> list[Layer]:
+    def _sublayers(self) -> list[nn.Module]:
         return [self.forward_layer, self.backward_layer]
-
-    def _all_weights(self):
-        weights: list[nn.Parameter] = []
-        for side in (self.forward_layer, self.backward_layer):
-            weights += side._all_weights() if isinstance(side, Layer) else list(side.parameters())
-        return weights
-
-    @Layer.trainable.setter
-    def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        for side in (self.forward_layer, self.backward_layer):
-            if isinstance(side, Layer):
-                side.trainable = value
-            else:
-                side.requires_grad_(bool(value))
 
     def _apply(self, fn: Any, recurse: bool = True) -> Bidirectional:
         # The wrapped layer is kept only for get_config; its dtype must follow .double() & co.

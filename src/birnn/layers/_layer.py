@@ -225,9 +225,13 @@ class Layer(nn.Module):
 
     # -- weights ----------------------------------------------------------------------------
 
-    def _sublayers(self) -> list[Layer]:
-        """Layers whose weights follow this layer's own, in Keras order."""
+    def _sublayers(self) -> list[nn.Module]:
+        """Modules whose weights follow this layer's own, in Keras order: birnn layers, or
+        plain torch modules (their ``parameters()``, frozen with ``requires_grad_``)."""
         return []
+
+    def _layers_only(self) -> list[Layer]:
+        return [module for module in self._sublayers() if isinstance(module, Layer)]
 
     @property
     def weights(self) -> list[nn.Parameter]:
@@ -236,7 +240,9 @@ class Layer(nn.Module):
 
     def _all_weights(self) -> list[nn.Parameter]:
         own = [getattr(self, name) for name in self._weight_names]
-        return own + [w for layer in self._sublayers() for w in layer._all_weights()]
+        for module in self._sublayers():
+            own += module._all_weights() if isinstance(module, Layer) else list(module.parameters())
+        return own
 
     @property
     def trainable_weights(self) -> list[nn.Parameter]:
@@ -255,8 +261,11 @@ class Layer(nn.Module):
         self._trainable = bool(value)
         for name in self._weight_names:
             getattr(self, name).requires_grad_(self._trainable)
-        for layer in self._sublayers():
-            layer.trainable = value
+        for module in self._sublayers():
+            if isinstance(module, Layer):
+                module.trainable = value
+            else:
+                module.requires_grad_(self._trainable)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -315,13 +324,13 @@ class Layer(nn.Module):
         """Regularization penalties of this layer and its sublayers (Keras's ``layer.losses``)."""
         own = [reg(getattr(self, name)) for name, reg in self._regularized]
         own += self._activity_losses
-        return own + [loss for layer in self._sublayers() for loss in layer.losses]
+        return own + [loss for layer in self._layers_only() for loss in layer.losses]
 
     @property
     def constraints(self) -> dict[nn.Parameter, Callable]:
         """Maps each constrained weight to its constraint."""
         own = {getattr(self, name): c for name, c in self._constrained}
-        for layer in self._sublayers():
+        for layer in self._layers_only():
             own.update(layer.constraints)
         return own
 

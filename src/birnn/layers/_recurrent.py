@@ -155,13 +155,8 @@ class RNN(Layer):
 
     # -- building ---------------------------------------------------------------------------
 
-    def _sublayers(self) -> list[Layer]:
-        return [self.cell] if isinstance(self.cell, Layer) else []
-
-    def _all_weights(self):
-        if isinstance(self.cell, Layer):
-            return super()._all_weights()
-        return super()._all_weights() + list(self.cell.parameters())
+    def _sublayers(self) -> list[nn.Module]:
+        return [self.cell]
 
     def build(self, input_shape: tuple) -> None:
         if len(input_shape) != 3:

@@ -53,8 +53,8 @@ class StackedRNNCells(Layer):
         last = self.cells[-1]
         return getattr(last, "output_size", None) or self._sizes(last)[0]
 
-    def _sublayers(self) -> list[Layer]:
-        return [cell for cell in self.cells if isinstance(cell, Layer)]
+    def _sublayers(self) -> list[nn.Module]:
+        return list(self.cells)
 
     def build(self, input_shape: tuple) -> None:
         width = input_shape[-1]

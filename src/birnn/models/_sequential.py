@@ -231,8 +231,8 @@ class Sequential(Model):
 
     # -- weights ----------------------------------------------------------------------------
 
-    def _sublayers(self) -> list[Layer]:
-        return [layer for layer in self._layers if isinstance(layer, Layer)]
+    def _sublayers(self) -> list[nn.Module]:
+        return list(self._layers)
 
     def _layer_weights(self, layer: nn.Module) -> list[nn.Parameter]:
         return layer.weights if isinstance(layer, Layer) else list(layer.parameters())
@@ -245,15 +245,6 @@ class Sequential(Model):
         """All weights, layer by layer (Keras models' order: not all trainable ones first)."""
         return self._all_weights()
 
-    @Layer.trainable.setter
-    def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        for layer in self._layers:
-            if isinstance(layer, Layer):
-                layer.trainable = value
-            else:
-                layer.requires_grad_(bool(value))
-
     def count_params(self) -> int:
         """The number of scalars in all weights.
 
@@ -264,7 +255,7 @@ class Sequential(Model):
         return sum(w.numel() for w in self.weights)
 
     def _check_built(self, method: str) -> None:
-        unbuilt = [layer.name for layer in self._sublayers() if not layer.built]
+        unbuilt = [layer.name for layer in self._layers_only() if not layer.built]
         if unbuilt:
             raise ValueError(
                 f"{method}: this model has not yet been built. Build it first with "
