@@ -28,12 +28,8 @@ CASES = case_ids(
 
 
 @pytest.mark.parametrize("case_id", CASES)
-def test_matches_tf_keras(case_id):
+def test_matches_tf_keras_and_config_round_trips(case_id):
     run_case(case_id)
-
-
-@pytest.mark.parametrize("case_id", CASES)
-def test_config_round_trips_key_for_key(case_id):
     check_config_round_trip(case_id)
 
 

@@ -14,10 +14,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import activations
-from .. import regularizers as regularizers_module
-from ._core import _as_float_input, apply_activation
-from ._layer import Layer, check_units, serialize_weight_options
+from ._core import _as_float_input, apply_activation, kernel_layer_options
+from ._layer import Layer, check_units
 from ._spatial import (
     DropsMask,
     channels_back,
@@ -166,23 +164,7 @@ class _Conv(DropsMask, Layer):
                 "data_format": self.data_format,
                 "dilation_rate": list(self.dilation_rate),
                 "groups": self.groups,
-                "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                **serialize_weight_options(
-                    {
-                        "kernel_initializer": self.kernel_initializer,
-                        "bias_initializer": self.bias_initializer,
-                        "kernel_regularizer": self.kernel_regularizer,
-                        "bias_regularizer": self.bias_regularizer,
-                    }
-                ),
-                "activity_regularizer": regularizers_module.serialize(self.activity_regularizer),
-                **serialize_weight_options(
-                    {
-                        "kernel_constraint": self.kernel_constraint,
-                        "bias_constraint": self.bias_constraint,
-                    }
-                ),
+                **kernel_layer_options(self),
             }
         )
         return config

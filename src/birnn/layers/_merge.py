@@ -8,6 +8,8 @@ an all-true mask for each unmasked input, and ``Dot`` stops the mask.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -98,20 +100,27 @@ class _Merge(Layer):
         rank = max(x.dim() for x in tensors)
         return self._merge([x.reshape(_lined_up(tuple(x.shape), rank)) for x in tensors])
 
-    def _merge(self, tensors: list[torch.Tensor]) -> torch.Tensor:
-        raise NotImplementedError
+    # The element-wise operation, applied left to right over the inputs as tf-keras does.
+    _combine: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-    def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
+    def _merge(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+        return functools.reduce(self._combine, tensors)
+
+    def _has_masks(self, inputs: Any, mask: Any) -> bool:
+        """Whether any input has a mask; a ValueError unless ``mask`` has one entry per input."""
         if mask is None:
-            return None
+            return False
         if not isinstance(mask, (list, tuple)) or len(mask) != len(inputs):
             raise ValueError(
                 f"{self._owner()}: mask must be a list with one entry (a mask or None) per "
                 f"input. Received: mask={mask!r:.100}."
             )
-        masks = [m.bool() for m in mask if m is not None]
-        if not masks:
+        return any(m is not None for m in mask)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
+        if not self._has_masks(inputs, mask):
             return None
+        masks = [m.bool() for m in mask if m is not None]
         merged = masks[0]
         for m in masks[1:]:
             merged = merged & m
@@ -135,11 +144,7 @@ class Add(_Merge):
         tensor([3., 3., 3.])
     """
 
-    def _merge(self, tensors: list[torch.Tensor]) -> torch.Tensor:
-        output = tensors[0]
-        for x in tensors[1:]:
-            output = output + x
-        return output
+    _combine = staticmethod(operator.add)
 
 
 class Subtract(_Merge):
@@ -152,9 +157,7 @@ class Subtract(_Merge):
 
     _min_inputs = 2
     _max_inputs = 2
-
-    def _merge(self, tensors: list[torch.Tensor]) -> torch.Tensor:
-        return tensors[0] - tensors[1]
+    _combine = staticmethod(operator.sub)
 
 
 class Multiply(_Merge):
@@ -165,11 +168,7 @@ class Multiply(_Merge):
         tensor([[6., 6.]])
     """
 
-    def _merge(self, tensors: list[torch.Tensor]) -> torch.Tensor:
-        output = tensors[0]
-        for x in tensors[1:]:
-            output = output * x
-        return output
+    _combine = staticmethod(operator.mul)
 
 
 class Average(_Merge):
@@ -180,11 +179,10 @@ class Average(_Merge):
         tensor([[2., 2.]])
     """
 
+    _combine = staticmethod(operator.add)
+
     def _merge(self, tensors: list[torch.Tensor]) -> torch.Tensor:
-        output = tensors[0]
-        for x in tensors[1:]:
-            output = output + x
-        return output / len(tensors)
+        return super()._merge(tensors) / len(tensors)
 
 
 class Maximum(_Merge):
@@ -195,11 +193,7 @@ class Maximum(_Merge):
         tensor([[3., 5.]])
     """
 
-    def _merge(self, tensors: list[torch.Tensor]) -> torch.Tensor:
-        output = tensors[0]
-        for x in tensors[1:]:
-            output = torch.maximum(output, x)
-        return output
+    _combine = staticmethod(torch.maximum)
 
 
 class Minimum(_Merge):
@@ -210,11 +204,7 @@ class Minimum(_Merge):
         tensor([[1., 2.]])
     """
 
-    def _merge(self, tensors: list[torch.Tensor]) -> torch.Tensor:
-        output = tensors[0]
-        for x in tensors[1:]:
-            output = torch.minimum(output, x)
-        return output
+    _combine = staticmethod(torch.minimum)
 
 
 class Concatenate(_Merge):
@@ -262,14 +252,7 @@ class Concatenate(_Merge):
         return torch.cat(self._input_list(inputs), dim=self.axis)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
-        if mask is None:
-            return None
-        if not isinstance(mask, (list, tuple)) or len(mask) != len(inputs):
-            raise ValueError(
-                f"{self._owner()}: mask must be a list with one entry (a mask or None) per "
-                f"input. Received: mask={mask!r:.100}."
-            )
-        if all(m is None for m in mask):
+        if not self._has_masks(inputs, mask):
             return None
         full = []
         for x, m in zip(inputs, mask):
