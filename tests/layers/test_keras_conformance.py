@@ -1,6 +1,6 @@
 """Conformance with tf-keras 2.21 beyond the numbers: configs, state structures, weight order,
 trainable flags, losses and stateful resets (cases in ``tests/golden/conform``, written by
-``tests/golden/generate_keras2.py``). Every case is run through the public API, as a user
+``tests/golden/make_keras2_cases.py``). Every case is run through the public API, as a user
 would: ``deserialize``, ``build(input_shape)``, ``set_weights``, calls."""
 
 from __future__ import annotations

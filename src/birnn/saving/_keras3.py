@@ -206,10 +206,23 @@ def _convert_wrapped(layer: dict, in_bidirectional: bool) -> dict:
     return converted
 
 
+def _written_by_keras2(rnn_config: dict) -> bool:
+    """Whether an RNN layer's config comes from Keras 2, which always writes `time_major`
+    (Keras 3 never does): the Keras 3 rewrites below must leave it as it is."""
+    return "time_major" in rnn_config
+
+
 def _convert_bidirectional(config: dict) -> None:
     layer = config.get("layer")
     if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
         return  # malformed: deserialize names what is missing
+    if _written_by_keras2(layer["config"]):
+        # A Keras 2 config keeps a backward layer equal to the mirror (and its name) as well
+        # as a wrapped layer's zero_output_for_mask: only the common rewrites apply.
+        config["layer"] = _convert(layer, in_bidirectional=False)
+        if isinstance(config.get("backward_layer"), dict):
+            config["backward_layer"] = _convert(config["backward_layer"], in_bidirectional=False)
+        return
     forward = _convert_wrapped(layer, in_bidirectional=True)
     name = forward["config"].get("name")
     # Keras 3 renames the wrapped layer `forward_<name>`; Keras 2 keeps `<name>`
@@ -285,6 +298,7 @@ def _convert_cell(config: dict, class_name: str) -> None:
 
 
 def _convert_rnn(config: dict, class_name: str, in_bidirectional: bool) -> None:
+    keras2 = _written_by_keras2(config)
     _convert_cell(config, class_name)
     # Keras 3 RNNs are always batch-major, which is Keras 2's default.
     config.setdefault("time_major", False)
@@ -293,7 +307,7 @@ def _convert_rnn(config: dict, class_name: str, in_bidirectional: bool) -> None:
     if "zero_output_for_mask" in config:
         # A Bidirectional forces it to `return_sequences` in Keras 2 and 3 alike;
         # False is the Keras 2 default. True elsewhere changes masked outputs: kept.
-        if in_bidirectional or not config["zero_output_for_mask"]:
+        if not keras2 and (in_bidirectional or not config["zero_output_for_mask"]):
             del config["zero_output_for_mask"]
     if isinstance(config.get("cell"), dict):
         config["cell"] = _convert(config["cell"], False)

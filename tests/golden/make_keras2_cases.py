@@ -3,8 +3,8 @@
 Run in a side venv with tensorflow-cpu==2.21.0 and tf-keras==2.21.0 (see the project
 README's development section); never imported by the tests::
 
-    python tests/golden/generate_keras2.py            # (re)writes the cases in conform/
-    python tests/golden/generate_keras2.py --check    # recomputes every stored case, new
+    python tests/golden/make_keras2_cases.py            # (re)writes the cases in conform/
+    python tests/golden/make_keras2_cases.py --check    # recomputes every stored case, new
                                                       # and old, and compares
 
 ``--check`` also reproduces the cases this script did not write (the original parity cases
