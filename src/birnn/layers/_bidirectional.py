@@ -204,8 +204,6 @@ class Bidirectional(Wrapper):
         for side in (self.forward_layer, self.backward_layer):
             if hasattr(side, "zero_output_for_mask"):
                 side.zero_output_for_mask = self.return_sequences
-        if not self.trainable:
-            self.trainable = False  # the setter freezes both sides, plain modules included
         self._call_arguments = [
             _accepted_call_arguments(side) for side in (self.forward_layer, self.backward_layer)
         ]

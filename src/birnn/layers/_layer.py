@@ -145,7 +145,11 @@ class Layer(LazyModuleMixin, nn.Module):
         self.name = name or unique_name(_snake_case(owner))
         self._dtype = resolve_dtype(dtype, owner)
         self._trainable = trainable
+        # False when a layer above is not trainable: the weights are frozen (requires_grad
+        # off) while this layer's own flag, and config, stay as they are (tf-keras's rule).
+        self._parent_trainable = True
         self._weight_names: list[str] = []
+        self._declared_trainable: dict[str, bool] = {}
         self._regularized: list[tuple[str, Callable]] = []
         self._constrained: list[tuple[str, Callable]] = []
         self._initial_weights = weights
@@ -251,9 +255,18 @@ class Layer(LazyModuleMixin, nn.Module):
             self._maybe_build(tuple(args[0].shape), args[0].device)
         outputs = super().__call__(*args, **kwargs)
         if self.activity_regularizer is not None:
-            first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-            self._activity_losses = [self.activity_regularizer(first) / first.shape[0]]
+            # As tf-keras: one penalty per output tensor (returned states too), over its batch.
+            self._activity_losses = [
+                self.activity_regularizer(output) / output.shape[0]
+                for output in _output_tensors(outputs)
+            ]
         return outputs
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        # A sublayer given to a frozen layer is frozen with it (e.g. RNN(cell, trainable=False)).
+        if isinstance(value, nn.Module) and not self.__dict__.get("_trainable", True):
+            _freeze(value)
 
     def add_weight(
         self,
@@ -275,7 +288,8 @@ class Layer(LazyModuleMixin, nn.Module):
             device = parameter.device
         init = initializers_module.get(initializer)
         value = init(tuple(shape), dtype=torch.float32).to(dtype=self._dtype, device=device)
-        requires_grad = trainable and self._trainable
+        requires_grad = trainable and self._trainable and self._parent_trainable
+        self._declared_trainable[name] = trainable
         if parameter is None:
             parameter = nn.Parameter(value, requires_grad=requires_grad)
             self.register_parameter(name, parameter)
@@ -327,22 +341,48 @@ class Layer(LazyModuleMixin, nn.Module):
 
     @property
     def weights(self) -> list[nn.Parameter]:
-        """All weights in Keras order: trainable ones first, then non-trainable ones."""
+        """All weights in Keras order: trainable ones first, then non-trainable ones, by the
+        same rule at every level (a frozen sublayer's weights follow the trainable ones)."""
         return self.trainable_weights + self.non_trainable_weights
 
-    def _all_weights(self) -> list[nn.Parameter]:
-        own = [getattr(self, name) for name in self._weight_names]
-        for module in self._sublayers():
-            own += module._all_weights() if isinstance(module, Layer) else list(module.parameters())
-        return own
+    def _own_weights(self, trainable: bool) -> list[nn.Parameter]:
+        """This layer's own weights that ``add_weight`` created (non-)trainable."""
+        return [
+            getattr(self, name)
+            for name in self._weight_names
+            if self._declared_trainable.get(name, True) == trainable
+        ]
 
     @property
     def trainable_weights(self) -> list[nn.Parameter]:
-        return [w for w in self._all_weights() if w.requires_grad]
+        """The weights that train: none if this layer is frozen, else its own trainable ones
+        and then each sublayer's ``trainable_weights`` (tf-keras's order)."""
+        if not self._trainable:
+            return []
+        weights = self._own_weights(True)
+        for module in self._sublayers():
+            if isinstance(module, Layer):
+                weights += module.trainable_weights
+            else:
+                weights += [p for p in module.parameters() if p.requires_grad]
+        return weights
 
     @property
     def non_trainable_weights(self) -> list[nn.Parameter]:
-        return [w for w in self._all_weights() if not w.requires_grad]
+        """The other weights; for a frozen layer, all of its own and each sublayer's
+        ``weights`` in turn (tf-keras's order)."""
+        if not self._trainable:
+            weights = self._own_weights(True) + self._own_weights(False)
+            for module in self._sublayers():
+                weights += module.weights if isinstance(module, Layer) else list(module.parameters())
+            return weights
+        weights = self._own_weights(False)
+        for module in self._sublayers():
+            if isinstance(module, Layer):
+                weights += module.non_trainable_weights
+            else:
+                weights += [p for p in module.parameters() if not p.requires_grad]
+        return weights
 
     @property
     def trainable(self) -> bool:
@@ -350,14 +390,30 @@ class Layer(LazyModuleMixin, nn.Module):
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        for name in self._weight_names:
-            getattr(self, name).requires_grad_(self._trainable)
+        """Sets the flag of this layer and every sublayer, as tf-keras does."""
+        self._set_trainable_flags(bool(value))
+        self._sync_requires_grad(self._parent_trainable)
+
+    def _set_trainable_flags(self, value: bool) -> None:
+        self._trainable = value
         for module in self._sublayers():
             if isinstance(module, Layer):
-                module.trainable = value
+                module._set_trainable_flags(value)
             else:
-                module.requires_grad_(self._trainable)
+                module.requires_grad_(value)
+
+    def _sync_requires_grad(self, parent_trainable: bool) -> None:
+        """Sets ``requires_grad`` from the flags: a weight trains when it was created
+        trainable and its layer and every layer above it are trainable."""
+        self._parent_trainable = parent_trainable
+        enabled = parent_trainable and self._trainable
+        for name in self._weight_names:
+            getattr(self, name).requires_grad_(enabled and self._declared_trainable.get(name, True))
+        for module in self._sublayers():
+            if isinstance(module, Layer):
+                module._sync_requires_grad(enabled)
+            elif not enabled:
+                module.requires_grad_(False)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -458,6 +514,27 @@ class Layer(LazyModuleMixin, nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _freeze(module: nn.Module) -> None:
+    """Freezes the weights of ``module`` (a layer, a container of layers or a plain module)
+    as those of a frozen layer's sublayer, leaving the layers' own flags as they are."""
+    if isinstance(module, Layer):
+        module._sync_requires_grad(False)
+    elif isinstance(module, (nn.ModuleList, nn.ModuleDict, nn.Sequential)):
+        for child in module.children():
+            _freeze(child)
+    else:
+        module.requires_grad_(False)
+
+
+def _output_tensors(outputs: Any) -> list[torch.Tensor]:
+    """The tensors in a layer's (possibly nested) outputs, in order."""
+    if torch.is_tensor(outputs):
+        return [outputs]
+    if isinstance(outputs, (list, tuple)):
+        return [tensor for item in outputs for tensor in _output_tensors(item)]
+    return []
 
 
 def _is_loaded_matrix(value: Any) -> bool:
