@@ -208,9 +208,15 @@ def draw_case(seed: int, index: int) -> dict[str, Any]:
     """The case ``index`` of ``seed``: a layer spec and how to build and call it."""
     rng = random.Random(f"{seed}:{index}")
     roll = rng.random()
-    if roll < 0.5:
+    if roll < 0.22:
+        from fuzz_layers import DRAWERS, draw_other
+
+        case = draw_other(rng, set(DRAWERS) | {"TimeDistributed"})
+        case.update(seed=seed, index=index, data_seed=rng.randrange(2**31))
+        return case
+    if roll < 0.62:
         kind, layer = "layer", draw_bidirectional(rng)
-    elif roll < 0.85:
+    elif roll < 0.9:
         kind, layer = "layer", draw_recurrent(rng, "rnn")
     else:
         kind, layer = "cell", draw_cell(rng, "cell")
@@ -258,6 +264,8 @@ def build_layer(spec: dict[str, Any], module: Any) -> Any:
         backward = spec.get("backward_layer")
         if backward is not None:
             args["backward_layer"] = build_layer(backward, module)
+        return cls(build_layer(spec["layer"], module), **args)
+    if "layer" in spec:  # TimeDistributed and other wrappers
         return cls(build_layer(spec["layer"], module), **args)
     if spec["class"] == "StackedRNNCells":
         return cls([build_layer(cell, module) for cell in spec["cells"]], **args)

@@ -28,7 +28,7 @@ class Failure:
         return f"{self.check} [{self.variant}]: {self.what}"
 
 
-class _Stop(Exception):
+class Stop(Exception):
     """Stops one variant after a failure that makes later checks meaningless."""
 
 
@@ -43,28 +43,28 @@ def short_error(error: BaseException) -> str:
 # -- structures of arrays ---------------------------------------------------------------------
 
 
-def _tf_structure(value: Any) -> Any:
+def tf_structure(value: Any) -> Any:
     """Nested lists of numpy arrays (or None) from tf tensors, lists and tuples."""
     if value is None:
         return None
     if isinstance(value, (list, tuple)) or type(value).__name__ == "ListWrapper":
-        return [_tf_structure(v) for v in value]
+        return [tf_structure(v) for v in value]
     return np.asarray(value)
 
 
-def _torch_structure(value: Any) -> Any:
+def torch_structure(value: Any) -> Any:
     import torch
 
     if value is None:
         return None
     if isinstance(value, (list, tuple)):
-        return [_torch_structure(v) for v in value]
+        return [torch_structure(v) for v in value]
     if torch.is_tensor(value):
         return value.detach().cpu().numpy()
     return np.asarray(value)
 
 
-def _shape_structure(value: Any) -> Any:
+def shape_structure(value: Any) -> Any:
     """Nested lists of shape tuples, from TensorShapes, tuples or lists of them."""
     if value is None:
         return None
@@ -72,7 +72,7 @@ def _shape_structure(value: Any) -> Any:
         return tuple(value.as_list())
     if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, int) for v in value):
         return tuple(value)
-    return [_shape_structure(v) for v in value]
+    return [shape_structure(v) for v in value]
 
 
 def _layout(value: Any) -> Any:
@@ -90,7 +90,7 @@ def _flatten(value: Any) -> list:
     return [value]
 
 
-def _compare_arrays(expected: Any, received: Any, tolerance: dict) -> str | None:
+def compare_arrays(expected: Any, received: Any, tolerance: dict) -> str | None:
     """A description of the first difference between two structures, or None."""
     if _layout_kind(expected) != _layout_kind(received):
         return f"structure: tf-keras {_layout(expected)}, birnn {_layout(received)}"
@@ -116,18 +116,18 @@ def _layout_kind(value: Any) -> Any:
 # -- configs ----------------------------------------------------------------------------------
 
 
-def _json(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """``value`` as plain JSON data (tf-keras configs hold DictWrapper and ListWrapper)."""
     if hasattr(value, "items"):
-        return {str(k): _json(v) for k, v in value.items()}
+        return {str(k): plain_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)) or type(value).__name__ == "ListWrapper":
-        return [_json(v) for v in value]
+        return [plain_json(v) for v in value]
     if hasattr(value, "tolist"):
         return value.tolist()
     return json.loads(json.dumps(value, default=str))
 
 
-def _config_difference(
+def config_difference(
     expected: Any, received: Any, path: str = "", loose_names: bool = False
 ) -> tuple[str, str] | None:
     """``(class, detail)`` of the first difference between two configs, or None.
@@ -147,13 +147,13 @@ def _config_difference(
             if key not in expected:
                 return f"extra key {_generic(path + key)!r}", f"birnn: {received[key]!r:.300}"
         for key in expected:
-            found = _config_difference(expected[key], received[key], f"{path}{key}.", loose_names)
+            found = config_difference(expected[key], received[key], f"{path}{key}.", loose_names)
             if found:
                 return found
         return None
     if isinstance(expected, list) and isinstance(received, list) and len(expected) == len(received):
         for i, (a, b) in enumerate(zip(expected, received)):
-            found = _config_difference(a, b, f"{path}[{i}].", loose_names)
+            found = config_difference(a, b, f"{path}[{i}].", loose_names)
             if found:
                 return found
         return None
@@ -223,6 +223,10 @@ def _states(sizes: Any, batch: int, dtype: str, rng: np.random.Generator) -> Any
 
 def compare_case(case: dict[str, Any]) -> tuple[list[Failure], str]:
     """Builds ``case`` in tf-keras and birnn; returns ``(failures, status)``."""
+    if case["kind"] == "other":
+        from fuzz_layers import compare_other
+
+        return compare_other(case)
     import tensorflow as tf
     import tf_keras
 
@@ -246,10 +250,10 @@ def compare_case(case: dict[str, Any]) -> tuple[list[Failure], str]:
             rng.uniform(-0.6, 0.6, w.shape).astype(w.dtype.as_numpy_dtype) for w in tf_layer.weights
         ]
         tf_layer.set_weights(weights)
-        tf_config = _json(tf_keras.layers.serialize(tf_layer))
+        tf_config = plain_json(tf_keras.layers.serialize(tf_layer))
     except Exception as error:
         return [
-            Failure("tf-keras rejects", "build", short_error(error), _traceback())
+            Failure("tf-keras rejects", "build", short_error(error), traceback_text())
         ], "tf_rejected"
     if case["build"] != "build_config":
         tf_config.pop("build_config", None)
@@ -283,19 +287,17 @@ def compare_case(case: dict[str, Any]) -> tuple[list[Failure], str]:
             tf_results.append(_tf_call(tf_layer, is_cell, cx, cmask, cinitial, rng))
             if number == 0:
                 tf_losses = sorted(float(v) for v in tf_layer.losses)
-        tf_output_shape = (
-            None if is_cell else _shape_structure(tf_layer.compute_output_shape(shape))
-        )
+        tf_output_shape = None if is_cell else shape_structure(tf_layer.compute_output_shape(shape))
         tf_mask = (
             None
             if is_cell
-            else _tf_structure(
+            else tf_structure(
                 tf_layer.compute_mask(tf.constant(x), None if mask is None else tf.constant(mask))
             )
         )
     except Exception as error:
         return [
-            Failure("tf-keras rejects", "call", short_error(error), _traceback())
+            Failure("tf-keras rejects", "call", short_error(error), traceback_text())
         ], "tf_rejected"
 
     reference = {
@@ -317,14 +319,14 @@ def compare_case(case: dict[str, Any]) -> tuple[list[Failure], str]:
             _check_variant(
                 variant, case, tf_config, reference, weights, shape, calls, reset_to, failures
             )
-        except _Stop:
+        except Stop:
             pass
         except Exception as error:
-            failures.append(Failure("raises", variant, short_error(error), _traceback()))
+            failures.append(Failure("raises", variant, short_error(error), traceback_text()))
     return failures, "failed" if failures else "ok"
 
 
-def _traceback() -> str:
+def traceback_text() -> str:
     import traceback
 
     return traceback.format_exc()
@@ -366,7 +368,7 @@ def _tf_call(layer, is_cell, x, mask, initial, rng):
         loss = tf.add_n([tf.reduce_sum(leaf * p) for leaf, p in zip(leaves, projections)])
     gradients = tape.gradient(loss, [x, *layer.trainable_weights])
     gradients = [None if g is None else np.asarray(tf.convert_to_tensor(g)) for g in gradients]
-    return {"outputs": _tf_structure(result), "projections": projections, "gradients": gradients}
+    return {"outputs": tf_structure(result), "projections": projections, "gradients": gradients}
 
 
 def _birnn_layer(variant, case, tf_config, shape):
@@ -398,13 +400,13 @@ def _check_variant(variant, case, tf_config, reference, weights, shape, calls, r
     def fail(check, what, detail="", stop=False):
         failures.append(Failure(check, variant, what, detail))
         if stop:
-            raise _Stop
+            raise Stop
 
     is_cell = case["kind"] == "cell"
     try:
         layer = _birnn_layer(variant, case, tf_config, shape)
     except Exception as error:
-        fail("construct", short_error(error), _traceback(), stop=True)
+        fail("construct", short_error(error), traceback_text(), stop=True)
     layer.eval()
 
     def dry_call(module):
@@ -416,7 +418,7 @@ def _check_variant(variant, case, tf_config, reference, weights, shape, calls, r
     try:
         _build(layer, case, shape, dry_call)
     except Exception as error:
-        fail("build", f"{case['build']}: {short_error(error)}", _traceback(), stop=True)
+        fail("build", f"{case['build']}: {short_error(error)}", traceback_text(), stop=True)
     if layer.trainable != reference["trainable"]:
         fail("trainable", "layer.trainable differs", f"tf-keras {reference['trainable']}")
     shapes = [tuple(w.shape) for w in layer.weights]
@@ -439,17 +441,17 @@ def _check_variant(variant, case, tf_config, reference, weights, shape, calls, r
     try:
         layer.set_weights(weights)
     except Exception as error:
-        fail("set_weights", short_error(error), _traceback(), stop=True)
+        fail("set_weights", short_error(error), traceback_text(), stop=True)
 
-    expected_config, config = _json(reference["config"]), _json(layer.get_config())
+    expected_config, config = plain_json(reference["config"]), plain_json(layer.get_config())
     if variant == "construct" and "name" not in case["layer"]["args"]:
         config["name"] = expected_config["name"]  # default names count layers per process
-    found = _config_difference(expected_config, config, loose_names=variant == "construct")
+    found = config_difference(expected_config, config, loose_names=variant == "construct")
     if found:
         fail("config", *found)
     if not is_cell:
         try:
-            output_shape = _shape_structure(layer.compute_output_shape(shape))
+            output_shape = shape_structure(layer.compute_output_shape(shape))
             if output_shape != reference["output_shape"]:
                 fail(
                     "compute_output_shape",
@@ -457,7 +459,7 @@ def _check_variant(variant, case, tf_config, reference, weights, shape, calls, r
                     f"tf-keras {reference['output_shape']}, birnn {output_shape}",
                 )
         except Exception as error:
-            fail("compute_output_shape", short_error(error), _traceback())
+            fail("compute_output_shape", short_error(error), traceback_text())
 
     for number, ((x, mask, initial), expected) in enumerate(zip(calls, reference["results"])):
         check = "outputs" if number == 0 else "stateful"
@@ -465,13 +467,13 @@ def _check_variant(variant, case, tf_config, reference, weights, shape, calls, r
             try:
                 layer.reset_states(reset_to)
             except Exception as error:
-                fail("reset_states", short_error(error), _traceback(), stop=True)
+                fail("reset_states", short_error(error), traceback_text(), stop=True)
         try:
             result, x_tensor = _birnn_call(layer, is_cell, x, mask, initial, case)
         except Exception as error:
-            fail(check, f"call raises {short_error(error)}", _traceback(), stop=True)
-        received = _torch_structure(result)
-        difference = _compare_arrays(expected["outputs"], received, OUTPUT_TOLERANCE)
+            fail(check, f"call raises {short_error(error)}", traceback_text(), stop=True)
+        received = torch_structure(result)
+        difference = compare_arrays(expected["outputs"], received, OUTPUT_TOLERANCE)
         if difference:
             kind = "structure differs" if difference.startswith("structure") else "values differ"
             fail(check, kind, difference, stop=kind.startswith("structure"))
@@ -509,13 +511,13 @@ def _check_variant(variant, case, tf_config, reference, weights, shape, calls, r
             computed = layer.compute_mask(
                 torch.as_tensor(x), None if mask is None else torch.as_tensor(mask)
             )
-            difference = _compare_arrays(
-                reference["mask"], _torch_structure(computed), {"atol": 0, "rtol": 0}
+            difference = compare_arrays(
+                reference["mask"], torch_structure(computed), {"atol": 0, "rtol": 0}
             )
             if difference:
                 fail("compute_mask", "differs", difference)
         except Exception as error:
-            fail("compute_mask", short_error(error), _traceback())
+            fail("compute_mask", short_error(error), traceback_text())
 
 
 def _birnn_call(layer, is_cell, x, mask, initial, case):

@@ -69,6 +69,8 @@ def _effective_zero_output(case: dict[str, Any], spec: dict[str, Any], wrapped: 
 
 def known_quirk(case: dict[str, Any], failure: Failure) -> str | None:
     """The documented tf-keras quirk that explains ``failure``, or ``None``."""
+    if case["kind"] == "other":
+        return None
     top = case["layer"]
     wrapped = top["class"] == "Bidirectional"
     sides = [top["layer"], top.get("backward_layer")] if wrapped else [top]
