@@ -138,6 +138,7 @@ class Layer(nn.Module):
         self._dtype = resolve_dtype(dtype, owner)
         self._trainable = trainable
         self._weight_names: list[str] = []
+        self._untrainable_names: set[str] = set()
         self._regularized: list[tuple[str, Callable]] = []
         self._constrained: list[tuple[str, Callable]] = []
         self._initial_weights = weights
@@ -217,6 +218,8 @@ class Layer(nn.Module):
         parameter = nn.Parameter(value, requires_grad=trainable and self._trainable)
         self.register_parameter(name, parameter)
         self._weight_names.append(name)
+        if not trainable:  # e.g. BatchNormalization's moving statistics: never trained
+            self._untrainable_names.add(name)
         if regularizer is not None:
             self._regularized.append((name, regularizer))
         if constraint is not None:
@@ -260,7 +263,9 @@ class Layer(nn.Module):
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
         for name in self._weight_names:
-            getattr(self, name).requires_grad_(self._trainable)
+            getattr(self, name).requires_grad_(
+                self._trainable and name not in self._untrainable_names
+            )
         for module in self._sublayers():
             if isinstance(module, Layer):
                 module.trainable = value
