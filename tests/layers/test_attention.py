@@ -89,3 +89,12 @@ def test_inputs_of_another_size_are_refused():
     layer(torch.zeros(1, 3, 4), torch.zeros(1, 3, 4))
     with pytest.raises(ValueError, match=r"expected value of shape \(batch, steps, 4\)"):
         layer(torch.zeros(1, 3, 4), torch.zeros(1, 3, 5))
+
+
+def test_load_state_dict_builds_an_unbuilt_multi_head_attention():
+    trained = MultiHeadAttention(2, 3, value_dim=4)
+    query, value = torch.randn(2, 4, 6), torch.randn(2, 5, 7)
+    expected = trained(query, value)
+    fresh = MultiHeadAttention(2, 3, value_dim=4)
+    fresh.load_state_dict(trained.state_dict())
+    torch.testing.assert_close(fresh(query, value), expected)

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.nn.parameter import is_lazy
 
 from .. import regularizers as regularizers_module
 from ._activation_layers import masked_logits
@@ -157,6 +158,13 @@ class Attention(_DenseAttention):
                 f"Received: score_mode={score_mode!r}."
             )
         self.score_mode = score_mode
+        self._declare_weights(
+            "scale" if self.use_scale else None,
+            "concat_score_weight" if score_mode == "concat" else None,
+        )
+
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> list:
+        return [(None, None, None)] * 2  # scalar weights: any inputs
 
     def build(self, input_shape: Sequence) -> None:
         self.scale = self.add_weight("scale", (), "ones") if self.use_scale else None
@@ -201,6 +209,13 @@ class AdditiveAttention(_DenseAttention):
 
     def __init__(self, use_scale: bool = True, dropout: float = 0.0, **kwargs: Any):
         super().__init__(use_scale, dropout, **kwargs)
+        self._declare_weights("scale" if self.use_scale else None)
+
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> list | None:
+        scale = state_dict.get(prefix + "scale")
+        if not torch.is_tensor(scale) or is_lazy(scale) or scale.dim() != 1:
+            return None
+        return [(None, None, scale.shape[0])] * 2
 
     def build(self, input_shape: Sequence) -> None:
         dim = input_shape[1][-1]
@@ -311,11 +326,14 @@ class MultiHeadAttention(Layer):
             bias_constraint=bias_constraint,
         )
         self.query_shape = self.key_shape = self.value_shape = None
+        kinds = ("kernel", "bias") if self.use_bias else ("kernel",)
+        roles = ("query", "key", "value", "output")
+        self._declare_weights(*(f"{role}_{kind}" for role in roles for kind in kinds))
+        # The value and key shapes for a build given the query's shape only (by the first
+        # call, or load_state_dict); a Keras 2 config holds all three, which build at once.
+        self._other_shapes: tuple[Sequence | None, Sequence | None] = (value_shape, key_shape)
         if query_shape is not None and value_shape is not None:
-            self._build_device = None
-            self._built_input_shape = tuple(query_shape)
-            self.build(query_shape, value_shape, key_shape)
-            self.built = True
+            self._maybe_build(tuple(query_shape))
 
     def build(
         self,
@@ -323,6 +341,8 @@ class MultiHeadAttention(Layer):
         value_shape: Sequence | None = None,
         key_shape: Sequence | None = None,
     ) -> None:
+        if value_shape is None:
+            value_shape, key_shape = self._other_shapes
         value_shape = query_shape if value_shape is None else value_shape
         key_shape = value_shape if key_shape is None else key_shape
         shapes = {"query": query_shape, "value": value_shape, "key": key_shape}
@@ -365,17 +385,17 @@ class MultiHeadAttention(Layer):
         self.built = True
 
     def __call__(self, query: Any, value: Any = None, key: Any = None, **kwargs: Any) -> Any:
-        if not self.built and torch.is_tensor(query) and torch.is_tensor(value):
-            self._build_device = query.device
-            self._built_input_shape = tuple(query.shape)
-            self.build(
-                tuple(query.shape), tuple(value.shape), None if key is None else tuple(key.shape)
-            )
-            self.built = True
-            if self._initial_weights is not None:
-                self.set_weights(self._initial_weights)
-                self._initial_weights = None
+        if not self.built and torch.is_tensor(value):
+            self._other_shapes = (tuple(value.shape), None if key is None else tuple(key.shape))
         return super().__call__(query, value, key=key, **kwargs)
+
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        kernels = [state_dict.get(f"{prefix}{role}_kernel") for role in ("query", "value", "key")]
+        if not all(torch.is_tensor(k) and not is_lazy(k) and k.dim() == 3 for k in kernels):
+            return None
+        query, value, key = ((None, None, k.shape[0]) for k in kernels)
+        self._other_shapes = (value, key)
+        return query
 
     def _project(self, x: torch.Tensor, role: str) -> torch.Tensor:
         """``(batch, steps, dim)`` to ``(batch, steps, heads, size)``."""

@@ -85,6 +85,9 @@ class _Normalization(Layer):
             gamma_constraint=gamma_constraint,
         )
 
+    def _gamma_beta_names(self) -> tuple[str | None, str | None]:
+        return ("gamma" if self.scale else None, "beta" if self.center else None)
+
     def _add_gamma_beta(self, shape: tuple[int, ...]) -> None:
         if self.scale:
             self.add_weight(
@@ -246,6 +249,7 @@ class BatchNormalization(_Normalization):
             moving_mean_initializer=moving_mean_initializer,
             moving_variance_initializer=moving_variance_initializer,
         )
+        self._declare_weights(*self._gamma_beta_names(), "moving_mean", "moving_variance")
         self._build_from_constructor()
 
     def build(self, input_shape: tuple) -> None:
@@ -352,6 +356,7 @@ class LayerNormalization(_Normalization):
             axis, epsilon, center, scale, beta_initializer, gamma_initializer,
             beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint, **kwargs,
         )  # fmt: skip
+        self._declare_weights(*self._gamma_beta_names())
         self._build_from_constructor()
 
     def build(self, input_shape: tuple) -> None:
