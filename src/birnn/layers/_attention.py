@@ -18,10 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parameter import is_lazy
 
-from .. import regularizers as regularizers_module
 from ._activation_layers import masked_logits
-from ._core import _as_float_input
-from ._layer import Layer, check_units, serialize_weight_options
+from ._core import _as_float_input, kernel_options
+from ._layer import Layer, check_units
 
 
 def _check_rate(owner: str, dropout: Any) -> float:
@@ -499,21 +498,7 @@ class MultiHeadAttention(Layer):
                 "use_bias": self.use_bias,
                 "output_shape": self.output_shape,
                 "attention_axes": self.attention_axes,
-                **serialize_weight_options(
-                    {
-                        "kernel_initializer": self.kernel_initializer,
-                        "bias_initializer": self.bias_initializer,
-                        "kernel_regularizer": self.kernel_regularizer,
-                        "bias_regularizer": self.bias_regularizer,
-                    }
-                ),
-                "activity_regularizer": regularizers_module.serialize(self.activity_regularizer),
-                **serialize_weight_options(
-                    {
-                        "kernel_constraint": self.kernel_constraint,
-                        "bias_constraint": self.bias_constraint,
-                    }
-                ),
+                **kernel_options(self),
                 "query_shape": self.query_shape,
                 "key_shape": self.key_shape,
                 "value_shape": self.value_shape,
