@@ -39,7 +39,7 @@ bench: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(PIP) ruff
-	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks docs
 
 # Builds the sdist and wheel into dist/ and checks them (see .ci/check_dist.sh).
 dist: $(VENV)/.installed

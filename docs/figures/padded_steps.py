@@ -1,8 +1,9 @@
-"""Draws docs/figures/padded_steps.svg from real layer outputs (run: python docs/figures/padded_steps.py).
+"""Draws docs/figures/padded_steps.svg from real layer outputs.
 
-One row of five steps whose last two are padding, and with one hole, through a forward
-LSTM, the same LSTM with go_backwards, and Bidirectional: the numbers in the boxes are the
-layers' outputs (one unit), so the picture shows what the code does.
+Run ``python docs/figures/padded_steps.py``. One row of six steps, with a hole at step 2
+and padding at steps 4 and 5, through a forward LSTM, the same LSTM with go_backwards, and
+Bidirectional: the numbers in the boxes are the layers' outputs (one unit), so the picture
+shows what the code does.
 """
 
 from __future__ import annotations
