@@ -149,6 +149,8 @@ class Layer(LazyModuleMixin, nn.Module):
         # off) while this layer's own flag, and config, stay as they are (tf-keras's rule).
         self._parent_trainable = True
         self._weight_names: list[str] = []
+        # Whether add_weight created each weight trainable (BatchNormalization's moving
+        # statistics are not: they never train, whatever the flags say).
         self._declared_trainable: dict[str, bool] = {}
         self._regularized: list[tuple[str, Callable]] = []
         self._constrained: list[tuple[str, Callable]] = []
