@@ -189,7 +189,71 @@ def _embedding(rng):
     return args, [[None, 5]]
 
 
+def _batch_norm(rng):
+    args = {}
+    if rng.random() < 0.3:
+        args["axis"] = rng.choice([1, -1])
+    for key in ("center", "scale"):
+        if rng.random() < 0.2:
+            args[key] = False
+    if rng.random() < 0.3:
+        args["epsilon"] = 0.01
+    if rng.random() < 0.15:
+        args["gamma_regularizer"] = "l2"
+    return args, [rng.choice([[None, 3], [None, 4, 3]])]
+
+
+def _layer_norm(rng):
+    args = _batch_norm(rng)[0]
+    if rng.random() < 0.2:
+        args["axis"] = [1, 2]
+    return args, [[None, 4, 3]]
+
+
+def _relu(rng):
+    args = {}
+    if rng.random() < 0.4:
+        args["max_value"] = 0.5
+    if rng.random() < 0.4:
+        args["negative_slope"] = 0.1
+    if rng.random() < 0.3:
+        args["threshold"] = 0.2
+    return args, [[None, 4, 3]]
+
+
+def _leaky(rng):
+    return ({"alpha": 0.2} if rng.random() < 0.5 else {}), [[None, 4, 3]]
+
+
+def _softmax(rng):
+    return ({"axis": rng.choice([-1, 1])} if rng.random() < 0.5 else {}), [[None, 4, 3]]
+
+
+def _attention(rng):
+    args = {}
+    if rng.random() < 0.4:
+        args["use_scale"] = True
+    if rng.random() < 0.3:
+        args["score_mode"] = "concat"
+    shapes = [[None, 3, 4], [None, 5, 4]]
+    if rng.random() < 0.3:
+        shapes.append([None, 5, 4])
+    return args, shapes
+
+
+def _additive_attention(rng):
+    return {"use_scale": rng.random() < 0.5}, [[None, 3, 4], [None, 5, 4]]
+
+
 DRAWERS = {
+    "BatchNormalization": _batch_norm,
+    "LayerNormalization": _layer_norm,
+    "ReLU": _relu,
+    "LeakyReLU": _leaky,
+    "ELU": _leaky,
+    "Softmax": _softmax,
+    "Attention": _attention,
+    "AdditiveAttention": _additive_attention,
     "Dense": _dense,
     "Activation": _activation,
     "Dropout": _dropout,
@@ -265,7 +329,11 @@ def compare_other(case: dict[str, Any]) -> tuple[list[Failure], str]:
         tf_layer = fuzz_cases.build_layer(spec, tf_keras.layers)
         tf_layer.build(build_shape)
         weights = [
-            rng.uniform(-0.6, 0.6, w.shape).astype(w.dtype.as_numpy_dtype) for w in tf_layer.weights
+            # variances must stay positive; other weights take signed values
+            rng.uniform(0.2 if "variance" in w.name else -0.6, 0.6, w.shape).astype(
+                w.dtype.as_numpy_dtype
+            )
+            for w in tf_layer.weights
         ]
         tf_layer.set_weights(weights)
         tf_config = plain_json(tf_keras.layers.serialize(tf_layer))

@@ -13,6 +13,7 @@ parameters that are trained, ``.to()``/``.double()`` apply to them, and
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import defaultdict
@@ -114,6 +115,12 @@ class Layer(LazyModuleMixin, nn.Module):
         weights: initial weights in ``get_weights()`` order, set when the layer is built.
         activity_regularizer: a penalty on the layer's output, added to ``losses``.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_records_input_shape", False):
+            cls.build = _recording_build(build)
 
     def __init__(
         self,
@@ -516,6 +523,22 @@ class Layer(LazyModuleMixin, nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _recording_build(build: Callable) -> Callable:
+    """``build`` that also records its input shape and marks the layer built, so that a
+    direct ``layer.build(shape)`` leaves the layer as its first call would (its
+    ``build_config``, the checks that use the built shape)."""
+
+    @functools.wraps(build)
+    def recording_build(self: Layer, input_shape: Any) -> None:
+        build(self, input_shape)
+        if self._built_input_shape is None and _is_shape(input_shape):
+            self._built_input_shape = tuple(input_shape)
+        self.built = True
+
+    recording_build._records_input_shape = True  # type: ignore[attr-defined]
+    return recording_build
 
 
 def _freeze(module: nn.Module) -> None:

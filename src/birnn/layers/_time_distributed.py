@@ -49,7 +49,7 @@ class TimeDistributed(Wrapper):
                 f"(batch, time, ...). Received: input_shape={tuple(input_shape)}."
             )
         if isinstance(self.layer, Layer):
-            self.layer._maybe_build((None, *input_shape[2:]), self._build_device)
+            self.layer._maybe_build((input_shape[0], *input_shape[2:]), self._build_device)
         self.built = True
 
     def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
