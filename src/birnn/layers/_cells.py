@@ -232,7 +232,8 @@ class _Cell(Layer):
 
         Args:
             inputs: ``(batch, input_dim)``.
-            states: the previous states, each ``(batch, units)``.
+            states: the previous states, each ``(batch, units)``; a single state may be
+                given as a bare tensor, and then comes back bare (as in tf-keras).
             training: draw fresh dropout masks when true (``None`` follows ``self.training``).
         """
         owner = f"{type(self).__name__} '{self.name}'"
@@ -241,7 +242,8 @@ class _Cell(Layer):
             raise ValueError(
                 f"{owner}: inputs must be a 2-D tensor (batch, input_dim). Received: {received}."
             )
-        states = [states] if torch.is_tensor(states) else list(states)
+        bare = torch.is_tensor(states)
+        states = [states] if bare else list(states)
         if len(states) != self.state_count:
             raise ValueError(
                 f"{owner}: states must hold {self.state_count} tensor(s) of shape "
@@ -249,7 +251,9 @@ class _Cell(Layer):
             )
         training = self.training if training is None else training
         self.reset_dropout_masks(inputs.unsqueeze(1), bool(training))
-        return self.step(self.project_inputs(inputs), states)
+        output, new_states = self.step(self.project_inputs(inputs), states)
+        # As tf-keras: a single state given bare comes back bare.
+        return output, new_states[0] if bare and len(new_states) == 1 else new_states
 
     def get_initial_state(self, batch_size: int, like: torch.Tensor) -> list[torch.Tensor]:
         """Zero states, ``state_count`` tensors of ``(batch_size, units)``."""
