@@ -88,20 +88,23 @@ def known_quirk(case: dict[str, Any], failure: Failure) -> str | None:
                 and _effective_zero_output(case, side, wrapped)
             ):
                 return "unroll + go_backwards + mask + zero_output_for_mask"
-    if (
-        check == "compute_mask"
-        and wrapped
-        and any(s is not None and _has_nested_states(s) for s in sides)
-    ):
-        return "Bidirectional.compute_mask counts nested states of stacked cells"
-    if (
-        failure.variant == "deserialize"
-        and check in ("config", "losses")
-        and "activity_regularizer" in failure.detail + failure.key
-    ):
-        if wrapped or any(s is not None and s["class"] == "RNN" for s in sides):
-            return "Bidirectional and RNN(cell) configs omit activity_regularizer"
+    if check == "compute_mask" and any(s is not None and _has_nested_states(s) for s in sides):
+        return "compute_mask counts the nested states of stacked cells"
+    if _activity_in_omitting_config(top):
+        quirk = "Bidirectional and RNN(cell) configs omit activity_regularizer"
+        if check == "losses" and failure.variant == "deserialize":
+            return quirk
+        if check == "config" and "activity_regularizer" in failure.key + failure.detail:
+            return quirk
     return None
+
+
+def _activity_in_omitting_config(spec: dict[str, Any]) -> bool:
+    """Whether a Bidirectional or an RNN(cell) in ``spec`` has an activity regularizer."""
+    return any(
+        "activity_regularizer" in part["args"] and part["class"] in ("Bidirectional", "RNN")
+        for part in fuzz_cases.walk(spec)
+    )
 
 
 def _has_nested_states(spec: dict[str, Any]) -> bool:
