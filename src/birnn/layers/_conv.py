@@ -141,6 +141,15 @@ class _Conv(DropsMask, Layer):
             self.bias = None
         self.built = True
 
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        kernel = state_dict.get(prefix + "kernel")
+        if not torch.is_tensor(kernel) or is_lazy(kernel) or kernel.dim() != self._rank + 2:
+            return None
+        channels, spatial = kernel.shape[-2] * self.groups, (None,) * self._rank
+        if self.data_format == "channels_last":
+            return (None, *spatial, channels)
+        return (None, channels, *spatial)
+
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         inputs = _as_float_input(self, check_rank(self, inputs, self._rank + 2, self._layout()))
         if inputs.shape[self._channel_axis()] != self.input_channels:
