@@ -306,7 +306,6 @@ def compare_case(case: dict[str, Any]) -> tuple[list[Failure], str]:
         "weight_trainable": [
             any(w is t for t in tf_layer.trainable_weights) for w in tf_layer.weights
         ],
-        "trainable_count": len(tf_layer.trainable_weights),
         "config": tf_layer.get_config(),
         "results": tf_results,
         "losses": tf_losses,
@@ -394,6 +393,41 @@ def _build(layer, case, shape, first_call):
         first_call(layer)
 
 
+def check_weights(layer, reference, fail) -> None:
+    """Weight shapes in order and which weights train, as tf-keras's ``reference`` has them."""
+    shapes = [tuple(w.shape) for w in layer.weights]
+    if shapes != reference["weight_shapes"]:
+        detail = f"tf-keras {reference['weight_shapes']}, birnn {shapes}"
+        fail("weights", "weight shapes or order differ", detail, stop=True)
+    flags = [any(w is t for t in layer.trainable_weights) for w in layer.weights]
+    if flags != reference["weight_trainable"]:
+        detail = f"tf-keras {reference['weight_trainable']}, birnn {flags}"
+        fail("weights", "trainable flags of weights differ", detail)
+    frozen = [not w.requires_grad for w in layer.trainable_weights]
+    if any(frozen):
+        fail("weights", "a trainable weight does not require grad", str(frozen))
+
+
+def check_config_and_shape(layer, reference, shape, case, variant, fail) -> None:
+    """``get_config()`` and (for a ``shape``) ``compute_output_shape`` against tf-keras's."""
+    expected_config, config = plain_json(reference["config"]), plain_json(layer.get_config())
+    if variant == "construct" and "name" not in case["layer"]["args"]:
+        config["name"] = expected_config["name"]  # default names count layers per process
+    found = config_difference(expected_config, config, loose_names=variant == "construct")
+    if found:
+        fail("config", *found)
+    if shape is None:
+        return
+    try:
+        output_shape = shape_structure(layer.compute_output_shape(shape))
+    except Exception as error:
+        fail("compute_output_shape", short_error(error), traceback_text())
+        return
+    if output_shape != reference["output_shape"]:
+        detail = f"tf-keras {reference['output_shape']}, birnn {output_shape}"
+        fail("compute_output_shape", "differs", detail)
+
+
 def _check_variant(variant, case, tf_config, reference, weights, shape, calls, reset_to, failures):
     import torch
 
@@ -421,45 +455,12 @@ def _check_variant(variant, case, tf_config, reference, weights, shape, calls, r
         fail("build", f"{case['build']}: {short_error(error)}", traceback_text(), stop=True)
     if layer.trainable != reference["trainable"]:
         fail("trainable", "layer.trainable differs", f"tf-keras {reference['trainable']}")
-    shapes = [tuple(w.shape) for w in layer.weights]
-    if shapes != reference["weight_shapes"]:
-        fail(
-            "weights",
-            "weight shapes or order differ",
-            f"tf-keras {reference['weight_shapes']}, birnn {shapes}",
-            stop=True,
-        )
-    flags = [bool(w.requires_grad) for w in layer.weights]
-    if flags != reference["weight_trainable"]:
-        fail(
-            "weights",
-            "trainable flags of weights differ",
-            f"tf-keras {reference['weight_trainable']}, birnn {flags}",
-        )
-    if len(layer.trainable_weights) != reference["trainable_count"]:
-        fail("weights", "number of trainable weights differs", "")
+    check_weights(layer, reference, fail)
     try:
         layer.set_weights(weights)
     except Exception as error:
         fail("set_weights", short_error(error), traceback_text(), stop=True)
-
-    expected_config, config = plain_json(reference["config"]), plain_json(layer.get_config())
-    if variant == "construct" and "name" not in case["layer"]["args"]:
-        config["name"] = expected_config["name"]  # default names count layers per process
-    found = config_difference(expected_config, config, loose_names=variant == "construct")
-    if found:
-        fail("config", *found)
-    if not is_cell:
-        try:
-            output_shape = shape_structure(layer.compute_output_shape(shape))
-            if output_shape != reference["output_shape"]:
-                fail(
-                    "compute_output_shape",
-                    "differs",
-                    f"tf-keras {reference['output_shape']}, birnn {output_shape}",
-                )
-        except Exception as error:
-            fail("compute_output_shape", short_error(error), traceback_text())
+    check_config_and_shape(layer, reference, None if is_cell else shape, case, variant, fail)
 
     for number, ((x, mask, initial), expected) in enumerate(zip(calls, reference["results"])):
         check = "outputs" if number == 0 else "stateful"

@@ -17,8 +17,9 @@ from fuzz_checks import (
     OUTPUT_TOLERANCE,
     Failure,
     Stop,
+    check_config_and_shape,
+    check_weights,
     compare_arrays,
-    config_difference,
     plain_json,
     shape_structure,
     short_error,
@@ -380,10 +381,10 @@ def compare_other(case: dict[str, Any]) -> tuple[list[Failure], str]:
             "output_shape": shape_structure(tf_layer.compute_output_shape(build_shape)),
             "mask": tf_structure(tf_layer.compute_mask(tf_call_inputs, tf_mask)),
             "config": plain_json(tf_layer.get_config()),
-            "trainable": [
+            "weight_trainable": [
                 any(w is t for t in tf_layer.trainable_weights) for w in tf_layer.weights
             ],
-            "shapes": [tuple(w.shape) for w in tf_layer.weights],
+            "weight_shapes": [tuple(w.shape) for w in tf_layer.weights],
             "passes_mask": passes_mask,
         }
     except Exception as error:
@@ -448,38 +449,12 @@ def _check_other(
             layer.build(build_shape)
     except Exception as error:
         fail("build", f"{case['build']}: {short_error(error)}", traceback_text(), stop=True)
-    shapes = [tuple(w.shape) for w in layer.weights]
-    if shapes != reference["shapes"]:
-        fail(
-            "weights",
-            "weight shapes or order differ",
-            f"{reference['shapes']} vs {shapes}",
-            stop=True,
-        )
-    flags = [any(w is t for t in layer.trainable_weights) for w in layer.weights]
-    if flags != reference["trainable"]:
-        fail("weights", "trainable flags of weights differ", f"{reference['trainable']} vs {flags}")
+    check_weights(layer, reference, fail)
     try:
         layer.set_weights(weights)
     except Exception as error:
         fail("set_weights", short_error(error), traceback_text(), stop=True)
-    found = config_difference(
-        reference["config"], plain_json(layer.get_config()), loose_names=variant == "construct"
-    )
-    if found and not (
-        variant == "construct" and "name" not in case["layer"]["args"] and "'name'" in found[0]
-    ):
-        fail("config", *found)
-    try:
-        shape = shape_structure(layer.compute_output_shape(build_shape))
-        if shape != reference["output_shape"]:
-            fail(
-                "compute_output_shape",
-                "differs",
-                f"tf-keras {reference['output_shape']}, birnn {shape}",
-            )
-    except Exception as error:
-        fail("compute_output_shape", short_error(error), traceback_text())
+    check_config_and_shape(layer, reference, build_shape, case, variant, fail)
     try:
         result = layer(call_inputs, **call_kwargs)
     except Exception as error:

@@ -383,7 +383,8 @@ class Layer(LazyModuleMixin, nn.Module):
         if not self._trainable:
             weights = self._own_weights(True) + self._own_weights(False)
             for module in self._sublayers():
-                weights += module.weights if isinstance(module, Layer) else list(module.parameters())
+                is_layer = isinstance(module, Layer)
+                weights += module.weights if is_layer else list(module.parameters())
             return weights
         weights = self._own_weights(False)
         for module in self._sublayers():
