@@ -145,6 +145,7 @@ class Layer(nn.Module):
         self._activity_losses: list[torch.Tensor] = []
         self.built = False
         self._built_input_shape: tuple | None = None
+        self._build_device: torch.device | None = None
 
         for key, shape in (("input_shape", input_shape), ("batch_input_shape", batch_input_shape)):
             if shape is not None and not _is_shape(shape):
@@ -196,10 +197,13 @@ class Layer(nn.Module):
         if not self.built and args and isinstance(args[0], torch.Tensor):
             self._maybe_build(tuple(args[0].shape), args[0].device)
         outputs = super().__call__(*args, **kwargs)
-        if self.activity_regularizer is not None:
-            first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-            self._activity_losses = [self.activity_regularizer(first) / first.shape[0]]
+        self._record_activity(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
         return outputs
+
+    def _record_activity(self, output: torch.Tensor) -> None:
+        """Records the activity regularizer's penalty on this call's ``output``."""
+        if self.activity_regularizer is not None:
+            self._activity_losses = [self.activity_regularizer(output) / output.shape[0]]
 
     def add_weight(
         self,
