@@ -319,7 +319,9 @@ class Bidirectional(Wrapper):
             side._keep_states(side_states)
             side._record_activity(side_output)
         output = self._merge(*result.outputs, joined=result.joined)
-        if self.return_sequences:
+        if self.return_sequences and (
+            self.forward_layer.go_backwards or self.forward_layer.time_major
+        ):
             output = self._in_forward_layer_layout(output)
         states = [s for side_states in result.states for s in side_states]
         return output, states if self.return_state else []

@@ -68,6 +68,14 @@ def cell_output_size(cell: Any) -> int:
     return size if size is not None else flat_state_sizes(cell)[0]
 
 
+def zero_states(cell: Any, batch: int, like: torch.Tensor) -> list[torch.Tensor]:
+    """A cell's default initial states: zeros ``(batch, size)`` like ``like``, or what a
+    birnn layer cell's ``get_initial_state(batch, like)`` returns."""
+    if isinstance(cell, Layer) and hasattr(cell, "get_initial_state"):
+        return cell.get_initial_state(batch, like)
+    return [like.new_zeros(batch, size) for size in flat_state_sizes(cell)]
+
+
 class _Cell(Layer):
     """What the built-in cells share: arguments, weights, dropout and config."""
 

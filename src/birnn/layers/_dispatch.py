@@ -19,12 +19,13 @@ kernel, length buckets...) is one more branch in ``run_directions`` or
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import torch
 from torch import nn
 
 from .. import _kernels
-from ._cells import _Cell, cell_output_size
+from ._cells import _Cell, cell_output_size, zero_states
 
 
 @dataclasses.dataclass
@@ -36,8 +37,7 @@ class Direction:
         cell: the cell the step loop calls; a built-in cell may run fused instead.
         x: ``(batch, time, features)`` in input time order, in the cell's dtype.
         mask: optional bool ``(batch, time)``.
-        states: the initial states, each ``(batch, size)``.
-        given_states: whether ``states`` were given or recorded (``False``: the default zeros).
+        states: the initial states, each ``(batch, size)``, or ``None`` for zeros.
         reverse: the direction reads the steps from the last to the first (``go_backwards``).
         return_sequences: return every step's output, or the output after the last step read.
         zero_output_for_mask: output zeros at masked steps instead of the previous output.
@@ -49,8 +49,7 @@ class Direction:
     cell: nn.Module
     x: torch.Tensor
     mask: torch.Tensor | None
-    states: list[torch.Tensor]
-    given_states: bool
+    states: list[torch.Tensor] | None
     reverse: bool
     return_sequences: bool
     zero_output_for_mask: bool
@@ -166,8 +165,8 @@ def _run_pair(first: Direction, second: Direction, mode: str) -> Outputs:
         reverse.cell._weights(),
         reading.x,
         reading.mask,
-        reading.states if reading.given_states else None,
-        reverse.states if reverse.given_states else None,
+        reading.states,
+        reverse.states,
         reading.return_sequences,
     )
     reading_output, reverse_output = joined.chunk(2, dim=-1)
@@ -182,7 +181,9 @@ def _run_one(direction: Direction, mode: str | None):
     if direction.reverse:
         x = x.flip(1)
         mask = None if mask is None else mask.flip(1)
-    cell = direction.cell
+    cell, states = direction.cell, direction.states
+    if states is None:
+        states = zero_states(cell, x.shape[0], x)
     if mode is not None:
         input_masks = cell._dropout_masks[0]
         outputs, states = _kernels.run(
@@ -190,12 +191,14 @@ def _run_one(direction: Direction, mode: str | None):
             cell._weights(),
             x,
             mask,
-            direction.states,
+            states,
             direction.zero_output_for_mask,
             None if input_masks is None else input_masks[0],
         )
     else:
-        outputs, states = run_loop(cell, x, mask, direction.states, direction.zero_output_for_mask)
+        if direction.training and not isinstance(cell, _Cell) and _takes_training(cell):
+            cell = _TrainingCell(cell)
+        outputs, states = run_loop(cell, x, mask, states, direction.zero_output_for_mask)
     if direction.return_sequences:
         return (outputs.flip(1) if direction.reverse else outputs), states
     if outputs.shape[1] == 0:
@@ -244,3 +247,18 @@ def run_loop(
     if not outputs:
         return x.new_zeros(x.shape[0], 0, cell_output_size(cell)), states
     return torch.stack(outputs, dim=1), states
+
+
+def _takes_training(cell: nn.Module) -> bool:
+    return "training" in inspect.signature(cell.forward).parameters
+
+
+class _TrainingCell(nn.Module):
+    """Calls a user cell with ``training=True`` at every step."""
+
+    def __init__(self, cell: nn.Module):
+        super().__init__()
+        self.cell = cell
+
+    def forward(self, inputs, states):
+        return self.cell(inputs, states, training=True)

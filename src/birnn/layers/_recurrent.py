@@ -9,7 +9,6 @@ the states if stateful → shape the outputs (``_format_outputs``).
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
@@ -17,7 +16,15 @@ from torch import nn
 
 from .. import regularizers as regularizers_module
 from .._masks import check_mask
-from ._cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell, cell_output_size, flat_state_sizes
+from ._cells import (
+    GRUCell,
+    LSTMCell,
+    SimpleRNNCell,
+    _Cell,
+    cell_output_size,
+    flat_state_sizes,
+    zero_states,
+)
 from ._dispatch import Direction, run_directions
 from ._layer import Layer, _snake_case
 from ._stacked import StackedRNNCells
@@ -104,7 +111,6 @@ class RNN(Layer):
             )
         self.use_fused = use_fused
         self._states: list[torch.Tensor] | None = None
-        self._cell_takes_training = "training" in inspect.signature(cell.forward).parameters
         self._build_from_constructor()
 
     # -- building ---------------------------------------------------------------------------
@@ -204,17 +210,13 @@ class RNN(Layer):
             states.append(state.to(like.dtype))
         return states
 
-    def _zero_states(self, batch: int, like: torch.Tensor) -> list[torch.Tensor]:
-        if hasattr(self.cell, "get_initial_state") and isinstance(self.cell, Layer):
-            return self.cell.get_initial_state(batch, like)
-        return [like.new_zeros(batch, size) for size in flat_state_sizes(self.cell)]
-
-    def _initial_states(self, initial_state, batch, like):
+    def _initial_states(self, initial_state, batch, like) -> list[torch.Tensor] | None:
+        """The call's initial states: given, recorded (stateful), or ``None`` for zeros."""
         given = (
             None if initial_state is None else self._check_initial_state(initial_state, batch, like)
         )
         if not self.stateful:
-            return given if given is not None else self._zero_states(batch, like)
+            return given
         expected = getattr(self, "_stateful_batch", None)
         if expected is not None and expected != batch:
             raise ValueError(
@@ -223,7 +225,7 @@ class RNN(Layer):
             )
         self._stateful_batch = batch
         if self._states is None:
-            self._states = self._zero_states(batch, like)
+            self._states = zero_states(self.cell, batch, like)
         if given is None:
             return self._states
         # Keras 2 quirk: the recorded states win over initial_state unless they are all zero.
@@ -272,19 +274,14 @@ class RNN(Layer):
         """
         x = self._in_dtype(x)
         training = self.training if training is None else bool(training)
-        states = self._initial_states(initial_state, x.shape[0], x)
-        cell = self.cell
-        if isinstance(cell, _Cell):
-            cell.reset_dropout_masks(x, training)
-        elif training and self._cell_takes_training:
-            cell = _TrainingCell(cell)
+        if isinstance(self.cell, _Cell):
+            self.cell.reset_dropout_masks(x, training)
         return Direction(
             owner=self._owner(),
-            cell=cell,
+            cell=self.cell,
             x=x,
             mask=mask,
-            states=states,
-            given_states=initial_state is not None or self.stateful,
+            states=self._initial_states(initial_state, x.shape[0], x),
             reverse=self.go_backwards,
             return_sequences=self.return_sequences,
             zero_output_for_mask=self.zero_output_for_mask,
@@ -334,7 +331,7 @@ class RNN(Layer):
             if batch is None:
                 self._states = None  # zeros are made at the first call, once the batch is known
                 return
-            self._states = self._zero_states(batch, like.detach())
+            self._states = zero_states(self.cell, batch, like.detach())
             return
         if not isinstance(states, (list, tuple)):
             states = [states]
@@ -405,17 +402,6 @@ class RNN(Layer):
     def extra_repr(self) -> str:
         flags = [key for key in _RNN_KEYS if getattr(self, key)]
         return f"name={self.name!r}" + "".join(f", {flag}=True" for flag in flags)
-
-
-class _TrainingCell(nn.Module):
-    """Calls a user cell with ``training=True`` at every step."""
-
-    def __init__(self, cell: nn.Module):
-        super().__init__()
-        self.cell = cell
-
-    def forward(self, inputs, states):
-        return self.cell(inputs, states, training=True)
 
 
 class _CellLayer(RNN):
