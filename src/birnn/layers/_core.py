@@ -140,6 +140,7 @@ class Dense(Layer):
             kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint,
         )
+        self._declare_weights("kernel", "bias" if self.use_bias else None)
         self._build_from_constructor()
 
     def build(self, input_shape: tuple) -> None:
