@@ -232,3 +232,20 @@ def test_public_build_then_set_weights(name):
     for got, expected in zip(layer.get_weights(), weights, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-6)
     assert not any(isinstance(p, UninitializedParameter) for p in layer.parameters())
+
+
+@pytest.mark.parametrize(
+    "make, x",
+    [
+        (lambda: layers.Conv1D(4, 3), torch.randn(2, 7, 3)),
+        (lambda: layers.Conv2D(6, 3, groups=3), torch.randn(2, 6, 6, 3)),
+        (lambda: layers.Conv2D(4, 3, data_format="channels_first"), torch.randn(2, 3, 6, 6)),
+    ],
+    ids=["conv1d", "conv2d-groups", "conv2d-channels-first"],
+)
+def test_convolutions_are_lazy_too(make, x):
+    trained, fresh = make(), make()
+    assert len(list(trained.parameters())) == 2
+    expected = trained(x)
+    fresh.load_state_dict(trained.state_dict())
+    torch.testing.assert_close(fresh(x), expected)

@@ -89,6 +89,16 @@ class _Conv(DropsMask, Layer):
         self._declare_weights("kernel", "bias" if self.use_bias else None)
         self._build_from_constructor()
 
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        kernel = state_dict.get(prefix + "kernel")
+        if not torch.is_tensor(kernel) or is_lazy(kernel) or kernel.dim() != self._rank + 2:
+            return None
+        spatial = [None] * self._rank
+        channels = kernel.shape[-2] * self.groups
+        if self.data_format == "channels_last":
+            return (None, *spatial, channels)
+        return (None, channels, *spatial)
+
     def _channel_axis(self) -> int:
         return -1 if self.data_format == "channels_last" else 1
 
