@@ -263,13 +263,17 @@ class Layer(LazyModuleMixin, nn.Module):
         if not self.built and args and isinstance(args[0], torch.Tensor):
             self._maybe_build(tuple(args[0].shape), args[0].device)
         outputs = super().__call__(*args, **kwargs)
+        self._record_activity(outputs)
+        return outputs
+
+    def _record_activity(self, outputs: Any) -> None:
+        """Records the activity regularizer's penalty on this call's outputs: as tf-keras, one
+        per output tensor (returned states too), each divided by its batch size."""
         if self.activity_regularizer is not None:
-            # As tf-keras: one penalty per output tensor (returned states too), over its batch.
             self._activity_losses = [
                 self.activity_regularizer(output) / output.shape[0]
                 for output in _output_tensors(outputs)
             ]
-        return outputs
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
