@@ -29,12 +29,7 @@ from ..conftest import GOLDEN
 CONFORM = GOLDEN / "conform"
 OUTPUT_TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
 GRADIENT_TOLERANCE = {"atol": 1e-4, "rtol": 1e-3}
-PENDING = (
-    "conform_stacked_states",
-    "conform_stacked_states_bidirectional",
-    "conform_uneven_reset_states",
-)
-CASE_IDS = sorted(p.stem for p in CONFORM.glob("*.json") if p.stem not in PENDING)
+CASE_IDS = sorted(path.stem for path in CONFORM.glob("*.json"))
 ACTIVITY_NOT_IN_CONFIG = ("conform_activity_regularizer_on_bidirectional",)
 
 
@@ -265,6 +260,50 @@ def test_nested_trainable_flags_in_a_stack_order_weights_as_tf_keras():
         "conform_nested_trainable_stack", RNN(StackedRNNCells(cells), return_sequences=True)
     )
     assert len(layer.trainable_weights) == 3  # the SimpleRNNCell's
+
+
+def test_stacked_cells_return_states_nested_per_cell():
+    layer = RNN([LSTMCell(3), SimpleRNNCell(2), GRUCell(2)], return_state=True)
+    _constructed("conform_stacked_states", layer)
+    assert layer.cell.state_size == [[3, 3], 2, 2]
+
+
+def test_stacked_cells_step_takes_nested_or_flat_states():
+    cells = StackedRNNCells([LSTMCell(3), SimpleRNNCell(2)])
+    x = torch.randn(2, 4)
+    h, c, s = torch.randn(2, 3), torch.randn(2, 3), torch.randn(2, 2)
+    output, nested = cells(x, [[h, c], s])
+    assert _layout(nested) == [[(2, 3), (2, 3)], (2, 2)]
+    output_flat, from_flat = cells(x, [h, c, s])
+    torch.testing.assert_close(output, output_flat)
+    torch.testing.assert_close(_flatten(nested), _flatten(from_flat))
+
+
+def test_bidirectional_with_uneven_stacked_states_takes_initial_state():
+    forward = RNN([LSTMCell(2), SimpleRNNCell(3)], return_state=True)
+    backward = RNN([GRUCell(2), LSTMCell(3)], return_state=True, go_backwards=True)
+    _constructed(
+        "conform_stacked_states_bidirectional",
+        Bidirectional(forward, backward_layer=backward, merge_mode="concat"),
+    )
+
+
+def test_bidirectional_reset_states_splits_uneven_state_counts():
+    forward = SimpleRNN(2, stateful=True, return_state=True)
+    backward = LSTM(2, stateful=True, return_state=True, go_backwards=True)
+    _constructed("conform_uneven_reset_states", Bidirectional(forward, backward_layer=backward))
+
+
+def test_bidirectional_reset_states_splits_by_each_sides_count():
+    # tf-keras splits at len // 2, which fails here; each side's count is known
+    forward = LSTM(2, stateful=True)
+    backward = SimpleRNN(2, stateful=True, go_backwards=True)
+    layer = Bidirectional(forward, backward_layer=backward)
+    layer.build((3, 4, 5))
+    states = [np.full((3, 2), value, np.float32) for value in (1.0, 2.0, 3.0)]
+    layer.reset_states(states)
+    assert [float(s[0, 0]) for s in layer.forward_layer.states] == [1.0, 2.0]
+    assert [float(s[0, 0]) for s in layer.backward_layer.states] == [3.0]
 
 
 def test_single_state_cell_returns_a_bare_state_for_a_bare_state():

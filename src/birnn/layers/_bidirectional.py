@@ -16,7 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import regularizers as regularizers_module
 from .._masks import check_mask, reverse_valid_steps
+from ._cells import flatten_states, nest_states
 from ._dispatch import run_directions
 from ._layer import Layer
 from ._recurrent import RNN
@@ -295,21 +297,29 @@ class Bidirectional(Wrapper):
             return (output if isinstance(output, list) else [output]) + states
         return output
 
-    @staticmethod
-    def _split_states(argument: str, states: Any) -> tuple[list | None, list | None]:
-        """``[*forward_states, *backward_states]`` as the two halves (``None``: none given)."""
+    def _split_states(self, argument: str, states: Any) -> tuple[list | None, list | None]:
+        """``[*forward_states, *backward_states]`` as each side's states (``None``: none given).
+
+        Split by each side's state count when the states, flattened, hold exactly both
+        sides' (so uneven sides, stacked cells and nested states work); else at half the
+        list, as tf-keras does, and each side checks its half.
+        """
         if states is None:
             return None, None
-        if not isinstance(states, (list, tuple)) or len(states) % 2:
-            received = (
-                f"a list of {len(states)}"
-                if isinstance(states, (list, tuple))
-                else type(states).__name__
-            )
+        if not isinstance(states, (list, tuple)):
             raise ValueError(
                 f"Bidirectional: {argument} must be a list [*forward_states, "
-                "*backward_states] with as many states for each direction. "
-                f"Received: {received}."
+                f"*backward_states]. Received: {type(states).__name__}."
+            )
+        counts = [getattr(side, "state_count", None) for side in self._sublayers()]
+        flat = flatten_states(states)
+        if None not in counts and len(flat) == sum(counts):
+            return flat[: counts[0]], flat[counts[0] :]
+        if len(states) % 2:
+            expected = "" if None in counts else f" ({counts[0]} + {counts[1]} tensors)"
+            raise ValueError(
+                f"Bidirectional: {argument} must be a list [*forward_states, "
+                f"*backward_states]{expected}. Received: a list of {len(states)}."
             )
         half = len(states) // 2
         return list(states[:half]), list(states[half:])
@@ -325,13 +335,16 @@ class Bidirectional(Wrapper):
         )
         for side, side_output, side_states in zip(sides, result.outputs, result.states):
             side._keep_states(side_states)
-            side._record_activity([side_output, *side_states] if side.return_state else side_output)
+            if side.activity_regularizer is not None:  # on what the side itself returns
+                side._record_activity(side._format_outputs(side_output, side_states))
         output = self._merge(*result.outputs, joined=result.joined)
         if self.return_sequences and (
             self.forward_layer.go_backwards or self.forward_layer.time_major
         ):
             output = self._in_forward_layer_layout(output)
-        states = [s for side_states in result.states for s in side_states]
+        states = [
+            s for side, flat in zip(sides, result.states) for s in nest_states(side.cell, flat)
+        ]
         return output, states if self.return_state else []
 
     def _in_forward_layer_layout(self, output):
@@ -380,12 +393,14 @@ class Bidirectional(Wrapper):
             return [y, y_rev]
         if self.merge_mode == "concat":
             return joined if joined is not None else torch.cat([y, y_rev], dim=-1)
-        if y.shape != y_rev.shape:
+        try:  # as in tf-keras, the two broadcast (a width of 1 against any width)
+            torch.broadcast_shapes(y.shape, y_rev.shape)
+        except RuntimeError:
             raise ValueError(
                 f"Bidirectional: merge_mode={self.merge_mode!r} needs both directions' outputs "
-                f"to have the same shape. Received: forward {tuple(y.shape)}, backward "
-                f"{tuple(y_rev.shape)}."
-            )
+                f"to have the same (or broadcastable) shapes. Received: forward "
+                f"{tuple(y.shape)}, backward {tuple(y_rev.shape)}."
+            ) from None
         if self.merge_mode == "sum":
             return y + y_rev
         if self.merge_mode == "mul":
@@ -436,11 +451,6 @@ class Bidirectional(Wrapper):
             self.forward_layer.reset_states()
             self.backward_layer.reset_states()
             return
-        if not isinstance(states, (list, tuple)):
-            raise ValueError(
-                "Bidirectional: states must be a list or tuple [*forward_states, "
-                f"*backward_states]. Received: {type(states).__name__}."
-            )
         forward_states, backward_states = self._split_states("states", states)
         self.forward_layer.reset_states(forward_states)
         self.backward_layer.reset_states(backward_states)
@@ -478,6 +488,11 @@ class Bidirectional(Wrapper):
         config["merge_mode"] = self.merge_mode
         if self._backward_layer_config is not None:
             config["backward_layer"] = self._backward_layer_config
+        if self.activity_regularizer is not None:
+            # tf-keras omits it and loses it on reload; birnn keeps it (README, "where we differ")
+            config["activity_regularizer"] = regularizers_module.serialize(
+                self.activity_regularizer
+            )
         return config
 
     @classmethod

@@ -62,6 +62,42 @@ def flat_state_sizes(cell: Any) -> list[int]:
     return flat
 
 
+def flatten_states(states: Any) -> list:
+    """The tensors of a state structure (a tensor, or lists of tensors nested per cell as
+    a stacked cell's ``state_size`` is), in order.
+
+    Example:
+        >>> h, c, s = torch.zeros(1, 2), torch.ones(1, 2), torch.zeros(1, 3)
+        >>> [tuple(t.shape) for t in flatten_states([[h, c], s])]
+        [(1, 2), (1, 2), (1, 3)]
+    """
+    if not isinstance(states, (list, tuple)):
+        return [states]
+    return [tensor for item in states for tensor in flatten_states(item)]
+
+
+def nest_states(cell: Any, flat: list) -> list:
+    """``flat`` states in the structure of the cell's ``state_size``, as Keras returns them:
+    one entry per top-level size, a tensor for an int and a list for a list (a stacked
+    ``LSTMCell``'s ``[h, c]``); a flat ``state_size`` gives the flat list.
+
+    Example:
+        >>> states = [torch.zeros(1, 4), torch.zeros(1, 4), torch.zeros(1, 3)]
+        >>> nested = nest_states(StackedRNNCells([LSTMCell(4), GRUCell(3)]), states)
+        >>> [len(entry) if isinstance(entry, list) else "tensor" for entry in nested]
+        [2, 'tensor']
+    """
+    size = cell.state_size
+    if isinstance(size, int) or all(isinstance(item, int) for item in size):
+        return list(flat)
+    nested, start = [], 0
+    for item in size:
+        count = 1 if isinstance(item, int) else len(item)
+        nested.append(flat[start] if isinstance(item, int) else list(flat[start : start + count]))
+        start += count
+    return nested
+
+
 def cell_output_size(cell: Any) -> int:
     """A cell's ``output_size``, or its first state's size when it has none (as Keras)."""
     size = getattr(cell, "output_size", None)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .. import _kernels
-from ._cells import _Cell, cell_output_size, zero_states
+from ._cells import _Cell, cell_output_size, flatten_states, zero_states
 
 
 @dataclasses.dataclass
@@ -234,7 +234,7 @@ def run_loop(
             output, new_states = step(step_input, states)
         else:
             output, new_states = cell(step_input, states)
-            new_states = [new_states] if torch.is_tensor(new_states) else list(new_states)
+            new_states = flatten_states(new_states)  # stacked cells nest them per cell
         if valid_steps is not None:
             valid = valid_steps[t]
             if previous is None or zero_output_for_mask:

@@ -23,6 +23,8 @@ from ._cells import (
     _Cell,
     cell_output_size,
     flat_state_sizes,
+    flatten_states,
+    nest_states,
     zero_states,
 )
 from ._dispatch import Direction, run_directions
@@ -56,10 +58,13 @@ class RNN(Layer):
         inputs: ``(batch, time, features)`` float tensor.
         mask: optional bool ``(batch, time)``; ``True`` marks valid steps.
         training: dropout on or off; ``None`` follows ``module.train()``/``eval()``.
-        initial_state: optional list of state tensors ``(batch, units)``.
+        initial_state: optional list of state tensors ``(batch, units)``; for stacked cells
+            nested per cell as the states are returned, or flat.
 
     Returns:
-        The output tensor, or ``[output, *states]`` with ``return_state``.
+        The output tensor, or ``[output, *states]`` with ``return_state``. Stacked cells'
+        states are nested per cell, as in tf-keras: ``[output, [h0, c0], h1]`` for an
+        ``LSTMCell`` under a ``SimpleRNNCell``.
 
     Raises:
         ValueError: for inputs, masks or states of the wrong rank, shape, dtype or count.
@@ -189,6 +194,8 @@ class RNN(Layer):
                 f"{owner}: initial_state must be a list of {self.state_count} tensors. "
                 f"Received: {type(initial_state).__name__}."
             )
+        # Stacked cells' states may come nested per cell, as the layer returns them.
+        initial_state = flatten_states(initial_state)
         sizes = flat_state_sizes(self.cell)
         if len(initial_state) != len(sizes):
             raise ValueError(
@@ -306,7 +313,7 @@ class RNN(Layer):
             output = output.flip(1) if self.go_backwards else output
             output = output.transpose(0, 1) if self.time_major else output
         if self.return_state:
-            return [output, *states]
+            return [output, *nest_states(self.cell, states)]
         return output
 
     # -- states -----------------------------------------------------------------------------
@@ -320,7 +327,8 @@ class RNN(Layer):
         """Resets a stateful layer's states to zeros, or to ``states``.
 
         Args:
-            states: optional list of arrays or tensors ``(batch, units)``, one per state.
+            states: optional list of arrays or tensors ``(batch, units)``, one per state
+                (flat, or nested per cell for stacked cells).
 
         Raises:
             AttributeError: if the layer is not stateful (as in Keras).
@@ -339,8 +347,7 @@ class RNN(Layer):
                 return
             self._states = zero_states(self.cell, batch, like.detach())
             return
-        if not isinstance(states, (list, tuple)):
-            states = [states]
+        states = flatten_states(states)
         tensors = []
         for index, state in enumerate(states):
             try:
@@ -391,6 +398,11 @@ class RNN(Layer):
         config = super().get_config()
         config["cell"] = serialize(self.cell)
         config.update(self._rnn_config())
+        if self.activity_regularizer is not None:
+            # tf-keras omits it and loses it on reload; birnn keeps it (README, "where we differ")
+            config["activity_regularizer"] = regularizers_module.serialize(
+                self.activity_regularizer
+            )
         return config
 
     @classmethod

@@ -7,13 +7,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._cells import flat_state_sizes, flatten_states, nest_states
 from ._layer import Layer
 
 
 class StackedRNNCells(Layer):
     """Wraps a list of cells so that ``RNN`` runs them as a stack, as Keras 2 does.
 
-    The states are each cell's states in order, flattened: ``[*cell0_states, *cell1_states]``.
+    The states are nested per cell, as in tf-keras: ``state_size`` is one entry per cell (an
+    int, or a list for a cell with several states), and a step returns its new states in
+    that structure, e.g. ``[[h0, c0], h1]`` for an ``LSTMCell`` under a ``GRUCell``. A step
+    takes its states nested so or flat (``[h0, c0, h1]``).
 
     Args:
         cells: a non-empty list of cells (``LSTMCell``, ``GRUCell``, ``SimpleRNNCell`` or
@@ -22,7 +26,11 @@ class StackedRNNCells(Layer):
     Example:
         >>> cells = StackedRNNCells([LSTMCell(4), GRUCell(3)])
         >>> cells.state_size, cells.output_size
-        ([4, 4, 3], 3)
+        ([[4, 4], 3], 3)
+        >>> states = [torch.zeros(2, 4), torch.zeros(2, 4), torch.zeros(2, 3)]
+        >>> output, (lstm_states, gru_state) = cells(torch.ones(2, 5), states)
+        >>> output.shape, len(lstm_states), gru_state.shape
+        (torch.Size([2, 3]), 2, torch.Size([2, 3]))
     """
 
     def __init__(self, cells: list[nn.Module], **kwargs: Any):
@@ -45,8 +53,11 @@ class StackedRNNCells(Layer):
         return [size] if isinstance(size, int) else list(size)
 
     @property
-    def state_size(self) -> list[int]:
-        return [s for cell in self.cells for s in self._sizes(cell)]
+    def state_size(self) -> list:
+        return [
+            cell.state_size if isinstance(cell.state_size, int) else list(cell.state_size)
+            for cell in self.cells
+        ]
 
     @property
     def output_size(self) -> int:
@@ -75,20 +86,35 @@ class StackedRNNCells(Layer):
             if hasattr(cell, "reset_dropout_masks"):
                 cell.reset_dropout_masks(x, training)
 
-    def forward(self, inputs: torch.Tensor, states: list[torch.Tensor], training=None):
+    def forward(self, inputs: torch.Tensor, states: Any, training=None):
+        """One step of every cell in turn.
+
+        Args:
+            inputs: ``(batch, input_dim)``.
+            states: the previous states, nested per cell as ``state_size`` or flat.
+
+        Returns:
+            ``(output, new_states)``, the new states nested per cell as ``state_size``.
+        """
+        flat = flatten_states(states)
+        sizes = flat_state_sizes(self)
+        if len(flat) != len(sizes):
+            raise ValueError(
+                f"StackedRNNCells '{self.name}': states must hold {len(sizes)} tensors, nested "
+                f"as {self.state_size} or flat. Received: {len(flat)} tensors."
+            )
         new_states: list[torch.Tensor] = []
         start = 0
         for cell in self.cells:
             count = len(self._sizes(cell))
-            cell_states = list(states[start : start + count])
+            cell_states = flat[start : start + count]
             start += count
             if hasattr(cell, "step"):
                 inputs, cell_states = cell.step(cell.project_inputs(inputs), cell_states)
             else:
                 inputs, cell_states = cell(inputs, cell_states)
-                cell_states = [cell_states] if torch.is_tensor(cell_states) else list(cell_states)
-            new_states.extend(cell_states)
-        return inputs, new_states
+            new_states.extend(flatten_states(cell_states))
+        return inputs, nest_states(self, new_states)
 
     def get_config(self) -> dict[str, Any]:
         from ._serialization import serialize
