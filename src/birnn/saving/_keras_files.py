@@ -24,12 +24,12 @@ config, each list in Keras 2 `layer.get_weights()` order:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import io
 import json
 import os
 import zipfile
 import zlib
-import importlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
