@@ -608,7 +608,7 @@ class Model(Layer):
         Raises:
             ValueError: if the file is not a weights file, or a layer or shape differs.
         """
-        from ..saving._load import load_weights_into
+        from ._loading import load_weights_into
 
         _refuse("load_weights", **{k: v for k, v in kwargs.items() if k != "by_name"})
         load_weights_into(self, filepath)

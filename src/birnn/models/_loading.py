@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import _birnn_format
-from ._keras3 import keras3_to_keras2_config
-from ._keras_files import (
+from ..layers._keras3_config import keras3_to_keras2_config
+from ..saving import _birnn_format
+from ..saving._keras_files import (
     _parse_json,
     first_bytes,
     read_keras_config,
@@ -22,6 +22,7 @@ from ._keras_files import (
     read_weights_file,
     sniff,
 )
+from ._sequential import Sequential
 
 _FORMATS = (
     "a birnn file (model.save or save_weights), a Keras .h5 (HDF5) file or a Keras .keras "
@@ -65,8 +66,6 @@ def model_from_config(config: dict[str, Any], custom_objects: dict | None = None
     Raises:
         ValueError: for models other than ``Sequential``, or unsupported layers (named).
     """
-    from ..models import Sequential
-
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             "model_from_config: expected a dict with 'class_name' and 'config'. Received: "
