@@ -146,6 +146,7 @@ class Layer(LazyModuleMixin, nn.Module):
         self._dtype = resolve_dtype(dtype, owner)
         self._trainable = trainable
         self._weight_names: list[str] = []
+        self._untrainable_names: set[str] = set()
         self._regularized: list[tuple[str, Callable]] = []
         self._constrained: list[tuple[str, Callable]] = []
         self._initial_weights = weights
@@ -287,6 +288,8 @@ class Layer(LazyModuleMixin, nn.Module):
         # A second build refills the same weights: each is listed once.
         if name not in self._weight_names:
             self._weight_names.append(name)
+        if not trainable:  # e.g. BatchNormalization's moving statistics: never trained
+            self._untrainable_names.add(name)
         self._regularized = [entry for entry in self._regularized if entry[0] != name]
         self._constrained = [entry for entry in self._constrained if entry[0] != name]
         if regularizer is not None:
@@ -352,7 +355,9 @@ class Layer(LazyModuleMixin, nn.Module):
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
         for name in self._weight_names:
-            getattr(self, name).requires_grad_(self._trainable)
+            getattr(self, name).requires_grad_(
+                self._trainable and name not in self._untrainable_names
+            )
         for module in self._sublayers():
             if isinstance(module, Layer):
                 module.trainable = value
