@@ -251,10 +251,13 @@ class Layer(LazyModuleMixin, nn.Module):
         if not self.built and args and isinstance(args[0], torch.Tensor):
             self._maybe_build(tuple(args[0].shape), args[0].device)
         outputs = super().__call__(*args, **kwargs)
-        if self.activity_regularizer is not None:
-            first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-            self._activity_losses = [self.activity_regularizer(first) / first.shape[0]]
+        self._record_activity(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
         return outputs
+
+    def _record_activity(self, output: torch.Tensor) -> None:
+        """Records the activity regularizer's penalty on this call's ``output``."""
+        if self.activity_regularizer is not None:
+            self._activity_losses = [self.activity_regularizer(output) / output.shape[0]]
 
     def add_weight(
         self,
