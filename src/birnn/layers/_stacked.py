@@ -9,6 +9,7 @@ from torch import nn
 
 from ._cells import flat_state_sizes, flatten_states, nest_states
 from ._layer import Layer
+from ._serialization import deserialize, serialize
 
 
 class StackedRNNCells(Layer):
@@ -117,16 +118,12 @@ class StackedRNNCells(Layer):
         return inputs, nest_states(self, new_states)
 
     def get_config(self) -> dict[str, Any]:
-        from ._serialization import serialize
-
         config = super().get_config()
         config["cells"] = [serialize(cell) for cell in self.cells]
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None):
-        from ._serialization import deserialize
-
         config = dict(config)
         cells = [deserialize(c, custom_objects) for c in config.pop("cells")]
         return cls(cells, **config)
