@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import torch
 
 from birnn.layers import deserialize
 
-from ..conftest import golden_case_ids, load_golden_case
-
-OUTPUT_TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
-GRADIENT_TOLERANCE = {"atol": 1e-4, "rtol": 1e-3}
-
+from ..conftest import golden_case_ids, load_golden_case, run_golden_calls
 
 RECURRENT_LAYERS = ("RNN", "SimpleRNN", "LSTM", "GRU")
 
@@ -33,48 +27,10 @@ def _run_case(case_id: str, use_fused: str | bool):
     spec, arrays = load_golden_case(case_id)
     layer = deserialize(_with_use_fused(spec["config"], use_fused))
     first = next(call for call in spec["calls"] if "x" in call)
-    layer._maybe_build(arrays[first["x"]].shape)
+    layer.build(arrays[first["x"]].shape)
     layer.set_weights([arrays[key] for key in spec["weights"]])
     layer.eval()
-    for call in spec["calls"]:
-        if call.get("reset_states"):
-            layer.reset_states()
-            continue
-        x = torch.tensor(arrays[call["x"]], requires_grad=True)
-        kwargs = {}
-        if "mask" in call:
-            kwargs["mask"] = torch.tensor(arrays[call["mask"]])
-        if "initial_state" in call:
-            kwargs["initial_state"] = [torch.tensor(arrays[k]) for k in call["initial_state"]]
-        result = layer(x, training=False, **kwargs)
-        outputs = result if isinstance(result, list) else [result]
-        assert isinstance(result, list) == call["output_is_list"]
-        assert len(outputs) == len(call["outputs"])
-        for output, key in zip(outputs, call["outputs"]):
-            np.testing.assert_allclose(
-                output.detach().numpy(),
-                arrays[key],
-                **OUTPUT_TOLERANCE,
-                err_msg=f"{case_id}: {key}",
-            )
-        grads = call.get("grads")
-        if grads:
-            loss = sum(
-                (o * torch.tensor(arrays[p])).sum()
-                for o, p in zip(outputs, grads["loss_projections"])
-            )
-            weights = layer.trainable_weights
-            gradients = torch.autograd.grad(loss, [x, *weights])
-            np.testing.assert_allclose(
-                gradients[0].numpy(),
-                arrays[grads["x"]],
-                **GRADIENT_TOLERANCE,
-                err_msg=f"{case_id}: grad x",
-            )
-            for g, key in zip(gradients[1:], grads["weights"]):
-                np.testing.assert_allclose(
-                    g.numpy(), arrays[key], **GRADIENT_TOLERANCE, err_msg=f"{case_id}: {key}"
-                )
+    run_golden_calls(layer, spec, arrays)
 
 
 @pytest.mark.parametrize("case_id", golden_case_ids("layer"))

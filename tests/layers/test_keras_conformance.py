@@ -24,11 +24,9 @@ from birnn.layers import (
     deserialize,
 )
 
-from ..conftest import GOLDEN
+from ..conftest import GOLDEN, flatten, layout, run_golden_calls
 
 CONFORM = GOLDEN / "conform"
-OUTPUT_TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
-GRADIENT_TOLERANCE = {"atol": 1e-4, "rtol": 1e-3}
 CASE_IDS = sorted(path.stem for path in CONFORM.glob("*.json"))
 ACTIVITY_NOT_IN_CONFIG = ("conform_activity_regularizer_on_bidirectional",)
 
@@ -38,26 +36,6 @@ def _load(case_id: str) -> tuple[dict, dict[str, np.ndarray]]:
     return spec, dict(np.load(CONFORM / f"{case_id}.npz"))
 
 
-def _nest(structure, arrays, convert=torch.tensor):
-    """The nested keys of ``structure`` replaced by their arrays (as tensors)."""
-    if isinstance(structure, list):
-        return [_nest(s, arrays, convert) for s in structure]
-    return None if structure is None else convert(arrays[structure])
-
-
-def _flatten(value) -> list:
-    if isinstance(value, (list, tuple)):
-        return [leaf for item in value for leaf in _flatten(item)]
-    return [value]
-
-
-def _layout(value):
-    """Nesting and shapes, to compare structures."""
-    if isinstance(value, (list, tuple)):
-        return [_layout(v) for v in value]
-    return None if value is None else tuple(value.shape)
-
-
 def _built_layer(spec, arrays, config=None):
     layer = deserialize(config or spec["config"])
     first = next(call for call in spec["calls"] if "x" in call)
@@ -65,65 +43,6 @@ def _built_layer(spec, arrays, config=None):
         layer.build(arrays[first["x"]].shape)
     layer.set_weights([arrays[key] for key in spec["weights"]])
     return layer.eval()
-
-
-def run_calls(layer, spec, arrays, flat_initial_state=False, check_losses=True):
-    """Runs the case's calls on ``layer`` and checks outputs, structure, gradients, losses."""
-    for call in spec["calls"]:
-        if "reset_states" in call:
-            states = call["reset_states"]
-            layer.reset_states(None if states is True else [arrays[k] for k in states])
-            continue
-        x = torch.tensor(arrays[call["x"]], requires_grad=True)
-        kwargs = {}
-        if "mask" in call:
-            kwargs["mask"] = torch.tensor(arrays[call["mask"]])
-        if "initial_state" in call:
-            structure = call.get("initial_state_structure", call["initial_state"])
-            if flat_initial_state:
-                structure = call["initial_state"]
-            kwargs["initial_state"] = _nest(structure, arrays)
-        result = layer(x, training=False, **kwargs)
-        expected = call.get("output_structure", call["outputs"])
-        if call["output_is_list"]:
-            assert _layout(result) == _layout(_nest(expected, arrays)), spec["id"]
-        else:
-            assert torch.is_tensor(result), spec["id"]
-        outputs = _flatten(result)
-        for output, key in zip(outputs, call["outputs"]):
-            np.testing.assert_allclose(
-                output.detach().numpy(), arrays[key], **OUTPUT_TOLERANCE, err_msg=key
-            )
-        if check_losses:
-            losses = sorted(float(v) for v in layer.losses)
-            assert losses == pytest.approx(call["losses"], rel=1e-4)
-        _check_compute_mask(layer, x, kwargs.get("mask"), call, arrays)
-        grads = call.get("grads")
-        if grads:
-            loss = sum(
-                (o * torch.tensor(arrays[p])).sum()
-                for o, p in zip(outputs, grads["loss_projections"])
-            )
-            weights = layer.trainable_weights
-            assert len(weights) == len(grads["weights"])
-            gradients = torch.autograd.grad(loss, [x, *weights])
-            for gradient, key in zip(gradients, [grads["x"], *grads["weights"]]):
-                np.testing.assert_allclose(
-                    gradient.numpy(), arrays[key], **GRADIENT_TOLERANCE, err_msg=key
-                )
-
-
-def _check_compute_mask(layer, x, mask, call, arrays):
-    computed = layer.compute_mask(x, mask)
-    if "output_structure" in call:
-        # tf-keras counts a stacked cell's nested states as one entry; birnn gives one None
-        # per state, as compute_output_shape lists them (README, "where we differ").
-        assert _layout(computed)[1:] == [None] * (len(call["outputs"]) - 1)
-        return
-    assert _layout(computed) == _layout(_nest(call["compute_mask"], arrays))
-    for got, key in zip(_flatten(computed), _flatten(call["compute_mask"])):
-        if key is not None:
-            assert torch.equal(got, torch.tensor(arrays[key]))
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
@@ -138,7 +57,7 @@ def test_deserialized_layer_matches_tf_keras(case_id):
     assert json.loads(json.dumps(shape)) == spec["output_shape"]
     # tf-keras's Bidirectional config omits its activity_regularizer (README, "where we
     # differ"): a layer made from that config has none, in tf-keras as in birnn.
-    run_calls(layer, spec, arrays, check_losses=case_id not in ACTIVITY_NOT_IN_CONFIG)
+    run_golden_calls(layer, spec, arrays, check_losses=case_id not in ACTIVITY_NOT_IN_CONFIG)
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
@@ -155,7 +74,7 @@ def test_config_round_trip_is_unchanged(case_id):
 )
 def test_flat_initial_state_is_accepted_too(case_id):
     spec, arrays = _load(case_id)
-    run_calls(_built_layer(spec, arrays), spec, arrays, flat_initial_state=True)
+    run_golden_calls(_built_layer(spec, arrays), spec, arrays, flat_initial_state=True)
 
 
 # -- the same layers from birnn's own constructors, checked against tf-keras's numbers ----------
@@ -169,7 +88,7 @@ def _constructed(case_id: str, layer):
     trainable = [any(w is t for t in layer.trainable_weights) for w in layer.weights]
     assert trainable == spec["weight_trainable"]
     layer.set_weights([arrays[key] for key in spec["weights"]])
-    run_calls(layer.eval(), spec, arrays)
+    run_golden_calls(layer.eval(), spec, arrays)
     return layer
 
 
@@ -273,10 +192,10 @@ def test_stacked_cells_step_takes_nested_or_flat_states():
     x = torch.randn(2, 4)
     h, c, s = torch.randn(2, 3), torch.randn(2, 3), torch.randn(2, 2)
     output, nested = cells(x, [[h, c], s])
-    assert _layout(nested) == [[(2, 3), (2, 3)], (2, 2)]
+    assert layout(nested) == [[(2, 3), (2, 3)], (2, 2)]
     output_flat, from_flat = cells(x, [h, c, s])
     torch.testing.assert_close(output, output_flat)
-    torch.testing.assert_close(_flatten(nested), _flatten(from_flat))
+    torch.testing.assert_close(flatten(nested), flatten(from_flat))
 
 
 def test_bidirectional_with_uneven_stacked_states_takes_initial_state():
