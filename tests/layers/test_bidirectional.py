@@ -206,6 +206,14 @@ def test_merging_different_widths_with_sum_is_refused():
         layer(torch.zeros(2, 5, 2))
 
 
+def test_merging_a_width_of_one_broadcasts_as_in_tf_keras():
+    layer = Bidirectional(LSTM(3), merge_mode="sum", backward_layer=GRU(1, go_backwards=True))
+    x = torch.randn(2, 5, 2)
+    merged = layer(x)
+    forward, backward = layer.forward_layer(x), layer.backward_layer(x)
+    torch.testing.assert_close(merged, forward + backward)
+
+
 # -- calling ----------------------------------------------------------------------------------
 
 

@@ -112,3 +112,12 @@ def test_output_length_is_keras_conv_output_length(steps, kernel, stride, dilati
     assert tuple(out.shape) == layer.compute_output_shape((1, steps, 3))
     if padding != "valid":
         assert out.shape[1] == -(-steps // stride)  # ceil(steps / stride), as TensorFlow
+
+
+@pytest.mark.parametrize("layer, shape", [(Conv2D(1, 2), (1, 5, 4, 2)), (Conv1D(1, 2), (1, 5, 2))])
+def test_gradients_reach_the_kernel_and_inputs(layer, shape):
+    # Found by tools/fuzz_keras.py: PyTorch's CPU conv2d backward refused the permuted kernel.
+    x = torch.randn(shape, requires_grad=True)
+    output = layer(x)
+    gradients = torch.autograd.grad(output.sum(), [x, *layer.trainable_weights])
+    assert [tuple(g.shape) for g in gradients[1:]] == [tuple(w.shape) for w in layer.weights]

@@ -234,7 +234,7 @@ def test_initial_state_sets_the_first_state():
 
 def test_rnn_with_cell_list_stacks_cells():
     layer = RNN([LSTMCell(4), GRUCell(3)], return_state=True)
-    output, h1, c1, h2 = layer(torch.randn(2, 5, 2))
+    output, (h1, c1), h2 = layer(torch.randn(2, 5, 2))  # nested per cell, as tf-keras
     assert output.shape == (2, 3) and h1.shape == (2, 4) and h2.shape == (2, 3)
     torch.testing.assert_close(output, h2)
     assert len(layer.get_weights()) == 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from birnn.layers import Dense, Masking, TimeDistributed, deserialize, serialize
@@ -37,3 +38,19 @@ def test_time_distributed_config_round_trips():
     clone = deserialize(config)
     assert isinstance(clone, TimeDistributed) and clone.layer.units == 2
     assert clone.get_config() == layer.get_config()
+
+
+def test_deserialize_reads_the_build_config_tf_keras_writes():
+    # tf-keras 2.21: TimeDistributed(Dense(2)).build((3, 4, 5)) serializes the wrapped layer's
+    # shape (3, 5) as TimeDistributed's own build_config (found by tools/fuzz_keras.py).
+    dense = {"class_name": "Dense", "config": {"units": 2}, "build_config": {"input_shape": [3, 5]}}
+    layer = deserialize(
+        {
+            "class_name": "TimeDistributed",
+            "config": {"name": "td", "layer": dense},
+            "build_config": {"input_shape": [3, 5]},
+        }
+    )
+    assert layer.built and [tuple(w.shape) for w in layer.weights] == [(5, 2), (2,)]
+    layer.set_weights([np.ones((5, 2), np.float32), np.zeros(2, np.float32)])
+    assert torch.equal(layer(torch.ones(3, 4, 5)), torch.full((3, 4, 2), 5.0))

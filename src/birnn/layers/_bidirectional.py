@@ -306,20 +306,20 @@ class Bidirectional(Wrapper):
         """
         if states is None:
             return None, None
-        if not isinstance(states, (list, tuple)):
-            raise ValueError(
-                f"Bidirectional: {argument} must be a list [*forward_states, "
-                f"*backward_states]. Received: {type(states).__name__}."
-            )
         counts = [getattr(side, "state_count", None) for side in self._sublayers()]
-        flat = flatten_states(states)
-        if None not in counts and len(flat) == sum(counts):
+        flat = flatten_states(states) if isinstance(states, (list, tuple)) else None
+        if flat is not None and None not in counts and len(flat) == sum(counts):
             return flat[: counts[0]], flat[counts[0] :]
-        if len(states) % 2:
-            expected = "" if None in counts else f" ({counts[0]} + {counts[1]} tensors)"
+        if not isinstance(states, (list, tuple)) or len(states) % 2:
+            received = (
+                f"a list of {len(states)}"
+                if isinstance(states, (list, tuple))
+                else type(states).__name__
+            )
             raise ValueError(
                 f"Bidirectional: {argument} must be a list [*forward_states, "
-                f"*backward_states]{expected}. Received: a list of {len(states)}."
+                "*backward_states] with as many states for each direction. "
+                f"Received: {received}."
             )
         half = len(states) // 2
         return list(states[:half]), list(states[half:])
@@ -393,13 +393,13 @@ class Bidirectional(Wrapper):
             return [y, y_rev]
         if self.merge_mode == "concat":
             return joined if joined is not None else torch.cat([y, y_rev], dim=-1)
-        try:  # as in tf-keras, the two broadcast (a width of 1 against any width)
+        try:  # as in tf-keras, the two may broadcast (a width of 1 against any width)
             torch.broadcast_shapes(y.shape, y_rev.shape)
         except RuntimeError:
             raise ValueError(
                 f"Bidirectional: merge_mode={self.merge_mode!r} needs both directions' outputs "
-                f"to have the same (or broadcastable) shapes. Received: forward "
-                f"{tuple(y.shape)}, backward {tuple(y_rev.shape)}."
+                f"to have the same shape. Received: forward {tuple(y.shape)}, backward "
+                f"{tuple(y_rev.shape)}."
             ) from None
         if self.merge_mode == "sum":
             return y + y_rev
@@ -451,6 +451,11 @@ class Bidirectional(Wrapper):
             self.forward_layer.reset_states()
             self.backward_layer.reset_states()
             return
+        if not isinstance(states, (list, tuple)):
+            raise ValueError(
+                "Bidirectional: states must be a list or tuple [*forward_states, "
+                f"*backward_states]. Received: {type(states).__name__}."
+            )
         forward_states, backward_states = self._split_states("states", states)
         self.forward_layer.reset_states(forward_states)
         self.backward_layer.reset_states(backward_states)

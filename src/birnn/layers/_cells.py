@@ -73,7 +73,18 @@ def flatten_states(states: Any) -> list:
     """
     if not isinstance(states, (list, tuple)):
         return [states]
-    return [tensor for item in states for tensor in flatten_states(item)]
+    # A list holding no tensor or array is one state given as nested numbers, not a structure.
+    return [
+        tensor
+        for item in states
+        for tensor in (flatten_states(item) if _holds_arrays(item) else [item])
+    ]
+
+
+def _holds_arrays(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(_holds_arrays(item) for item in value)
+    return torch.is_tensor(value) or isinstance(value, np.ndarray)
 
 
 def nest_states(cell: Any, flat: list) -> list:

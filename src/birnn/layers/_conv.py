@@ -159,8 +159,9 @@ class _Conv(DropsMask, Layer):
             )
         x = channels_first(inputs, self.data_format)
         x = pad_spatial(x, self.kernel_size, self.padding, self.strides, self.dilation_rate)
-        # Keras's (*kernel_size, in, out) viewed as PyTorch's (out, in, *kernel_size).
-        weight = self.kernel.permute(self._rank + 1, self._rank, *range(self._rank))
+        # Keras's (*kernel_size, in, out) as PyTorch's (out, in, *kernel_size); contiguous,
+        # because some of PyTorch's CPU convolutions refuse a strided weight in backward.
+        weight = self.kernel.permute(self._rank + 1, self._rank, *range(self._rank)).contiguous()
         conv = F.conv1d if self._rank == 1 else F.conv2d
         outputs = conv(x, weight, self.bias, self.strides, 0, self.dilation_rate, self.groups)
         return apply_activation(self.activation, channels_back(outputs, self.data_format))

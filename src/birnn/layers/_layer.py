@@ -220,6 +220,11 @@ class Layer(LazyModuleMixin, nn.Module):
         """
         self.built = True
 
+    def build_from_config(self, config: dict[str, Any]) -> None:
+        """Builds the layer from a serialized ``build_config`` (``{"input_shape": ...}``), as
+        ``deserialize`` does when a config carries one."""
+        self._maybe_build(tuple(config["input_shape"]))
+
     def _maybe_build(self, input_shape: tuple, device: torch.device | None = None) -> None:
         if self.built:
             return

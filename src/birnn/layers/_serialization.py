@@ -104,6 +104,6 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
         ) from None
     build_config = config.get("build_config") or {}
     input_shape = build_config.get("input_shape")
-    if input_shape is not None and hasattr(layer, "_maybe_build") and not layer.built:
-        layer._maybe_build(tuple(input_shape))
+    if input_shape is not None and hasattr(layer, "build_from_config") and not layer.built:
+        layer.build_from_config(build_config)
     return layer

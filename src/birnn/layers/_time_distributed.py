@@ -52,6 +52,16 @@ class TimeDistributed(Wrapper):
             self.layer._maybe_build((input_shape[0], *input_shape[2:]), self._build_device)
         self.built = True
 
+    def build_from_config(self, config: dict[str, Any]) -> None:
+        shape = tuple(config["input_shape"])
+        if len(shape) >= 3 or not isinstance(self.layer, Layer):
+            self._maybe_build(shape)
+            return
+        # tf-keras records the wrapped layer's (batch, ...) shape as TimeDistributed's own.
+        self.layer._maybe_build(shape)
+        self._built_input_shape = (shape[0], None, *shape[1:])
+        self.built = True
+
     def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
         inner = super()._input_shape_from_weights(state_dict, prefix)
         return None if inner is None else (None, None, *inner[1:])
