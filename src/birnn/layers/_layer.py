@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
