@@ -27,20 +27,26 @@ MASKS = ("none", "right", "left", "holes")
 
 
 KERNELS = ("aten::lstm", "aten::gru", "aten::rnn_tanh", "aten::rnn_relu")
+BIRNN_KERNELS = {"birnn::gru": False, "birnn::gru_bidirectional": True}
 
 
 @contextmanager
 def kernel_calls():
-    """Records ``bidirectional`` of every fused RNN kernel call, in order."""
+    """Records ``bidirectional`` of every fused RNN kernel call (PyTorch's or birnn's CPU
+    GRU), in order."""
     calls: list[bool] = []
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as profiler:
         yield calls
-    # The kernels' arguments: (input, hx, params, has_biases, layers, dropout, train,
-    # bidirectional, batch_first).
     events = sorted(
-        (e for e in profiler.events() if e.name in KERNELS), key=lambda e: e.time_range.start
+        (e for e in profiler.events() if e.name in KERNELS or e.name in BIRNN_KERNELS),
+        key=lambda e: e.time_range.start,
     )
-    calls.extend(bool(e.concrete_inputs[7]) for e in events)
+    # PyTorch's kernels' arguments: (input, hx, params, has_biases, layers, dropout, train,
+    # bidirectional, batch_first).
+    calls.extend(
+        BIRNN_KERNELS[e.name] if e.name in BIRNN_KERNELS else bool(e.concrete_inputs[7])
+        for e in events
+    )
 
 
 def step_loop_twin(layer, input_shape):

@@ -54,6 +54,18 @@ def test_outputs_and_gradients_equal_the_reference(directions, bias, padded):
         torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("features", [1, 2])
+def test_one_input_feature_or_unit(features):
+    case = make_case(time=2, batch=1, features=features, units=1)
+    outputs, final = gru_sequence(*case)
+    expected_outputs, expected_final = reference_gru_sequence(*case)
+    inputs = flat_inputs(case)
+    grads = torch.autograd.grad(loss(outputs, final), inputs)
+    expected = torch.autograd.grad(loss(expected_outputs, expected_final), inputs)
+    for grad, expected_grad in zip(grads, expected):
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
 def test_padding_carries_the_state_unchanged():
     x, initial, kernels, recurrent, biases, _ = make_case(dtype=torch.float32)
     padding = torch.ones(5, 3, dtype=torch.bool)

@@ -33,6 +33,30 @@ import torch
 _SATURATE = 1.0e4
 
 
+def runs(x: torch.Tensor, weights: list[torch.Tensor | None]) -> bool:
+    """Whether this kernel runs a call on ``x`` with ``weights``: plain CPU float32/float64
+    tensors, not being exported or traced (``torch.export``, ONNX), outside autocast and
+    functorch transforms.
+
+    Elsewhere PyTorch's own kernel runs: cuDNN on GPU, one traceable op for exporters.
+    """
+    tensors = [x, *(w for w in weights if w is not None)]
+    return (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and all(type(t) in _PLAIN and t.dtype == x.dtype for t in tensors)
+        and not torch.compiler.is_exporting()
+        and not torch.jit.is_tracing()
+        and not torch.is_autocast_enabled("cpu")
+        and not any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
+    )
+
+
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+
+# torch.compile runs it eagerly, as it does PyTorch's CPU RNN kernels.
+@torch.compiler.disable
 def gru_sequence(
     x: torch.Tensor,
     initial: torch.Tensor,
@@ -67,9 +91,14 @@ def gru_sequence(
     # Under autograd (gradcheck among others) weights may change without a new version.
     reuse = not torch.is_grad_enabled()
     stacked = stacked_weights(kernels, recurrent_kernels, bias_list, reuse)
-    return _GRUSequence.apply(
-        x, initial, padding, stacked, *kernels, *recurrent_kernels, *bias_list
-    )
+    # Named for profilers (PyTorch's own kernels show as aten::gru).
+    with torch.profiler.record_function(_PROFILER_NAMES[len(kernels)]):
+        return _GRUSequence.apply(
+            x, initial, padding, stacked, *kernels, *recurrent_kernels, *bias_list
+        )
+
+
+_PROFILER_NAMES = {1: "birnn::gru", 2: "birnn::gru_bidirectional"}
 
 
 class _GRUSequence(torch.autograd.Function):
@@ -344,7 +373,8 @@ def stacked_weights(kernels, recurrent_kernels, biases, reuse: bool) -> _Stacked
         units = recurrent_kernels[0].shape[0]
         kernel_t = torch.stack([k.t() for k in kernels])
         recurrent_kernel_t = torch.stack([k.t() for k in recurrent_kernels])
-        kernel = kernel_t.transpose(1, 2).contiguous()
+        # A copy even when the transpose is contiguous already (features == 1).
+        kernel = kernel_t.transpose(1, 2).clone(memory_format=torch.contiguous_format)
         kernel[..., 2 * units :] *= 2.0
         recurrent_kernel = recurrent_kernel_t.transpose(1, 2).contiguous()
         input_bias = None

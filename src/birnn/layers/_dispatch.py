@@ -24,7 +24,7 @@ import inspect
 import torch
 from torch import nn
 
-from .. import _kernels
+from .. import _gru_cpu, _kernels
 from ._cells import _Cell, cell_output_size, zero_states
 
 
@@ -154,6 +154,13 @@ def _runs_as_pair(first: Direction, second: Direction, first_mode, second_mode) 
     )
 
 
+def _kernel(mode: str, x: torch.Tensor, *cells: _Cell) -> str:
+    """Which fused kernel runs a call: birnn's CPU GRU (``_gru_cpu``) for GRUs it computes
+    (CPU, float32/float64, eager, no autocast), PyTorch's otherwise."""
+    weights = [w for cell in cells for w in cell._weights()]
+    return "birnn" if mode == "GRU" and _gru_cpu.runs(x, weights) else "torch"
+
+
 # -- running --------------------------------------------------------------------------------
 
 
@@ -168,6 +175,7 @@ def _run_pair(first: Direction, second: Direction, mode: str) -> Outputs:
         reading.states,
         reverse.states,
         reading.return_sequences,
+        _kernel(mode, reading.x, reading.cell, reverse.cell),
     )
     reading_output, reverse_output = joined.chunk(2, dim=-1)
     if first.reverse:
@@ -194,6 +202,7 @@ def _run_one(direction: Direction, mode: str | None):
             states,
             direction.zero_output_for_mask,
             None if input_masks is None else input_masks[0],
+            _kernel(mode, x, cell),
         )
     else:
         if direction.training and not isinstance(cell, _Cell) and _takes_training(cell):
