@@ -93,9 +93,9 @@ def gru_sequence(
     stacked = stacked_weights(kernels, recurrent_kernels, bias_list, reuse)
     # Named for profilers (PyTorch's own kernels show as aten::gru).
     with torch.profiler.record_function(_PROFILER_NAMES[len(kernels)]):
-        return _GRUSequence.apply(
-            x, initial, padding, stacked, *kernels, *recurrent_kernels, *bias_list
-        )
+        tensors = [x, initial, *kernels, *recurrent_kernels, *bias_list]
+        training = not reuse and any(t is not None and t.requires_grad for t in tensors)
+        return _GRUSequence.apply(x, initial, padding, stacked, training, *tensors[2:])
 
 
 _PROFILER_NAMES = {1: "birnn::gru", 2: "birnn::gru_bidirectional"}
@@ -106,50 +106,56 @@ class _GRUSequence(torch.autograd.Function):
     graph of the gradients is asked for (``create_graph=True``), a differentiable replay."""
 
     @staticmethod
-    def forward(ctx, x, initial, padding, stacked, *weights):
+    def forward(ctx, x, initial, padding, stacked, training, *weights):
         inputs = _reading_order(x, stacked.directions)
-        training = any(ctx.needs_input_grad)
-        gates, states, inners = _forward(inputs, initial, padding, stacked, training)
+        gates, states, factors = _forward(inputs, initial, padding, stacked, training)
         if training:
-            ctx.save_for_backward(inputs, gates, states, inners, x, initial, *weights)
-            ctx.stacked, ctx.padding = stacked, padding
+            ctx.save_for_backward(inputs, gates, states, x, initial, *weights)
+            # Not saved for backward: the backward overwrites it (see ``spent``).
+            ctx.factors = factors
+            ctx.stacked, ctx.padding, ctx.spent = stacked, padding, False
         return _outputs_in_time_order(states[1:]), states[-1].clone()
 
     @staticmethod
     def backward(ctx, output_grad, final_grad):
-        inputs, gates, states, inners, x, initial, *weights = ctx.saved_tensors
+        inputs, gates, states, x, initial, *weights = ctx.saved_tensors
+        factors = ctx.factors
         if torch.is_grad_enabled():
             return _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad)
         stacked = ctx.stacked
+        if ctx.spent:
+            # A second backward (retain_graph=True): the first one used up the factors.
+            gates, states, factors = _forward(inputs, initial, ctx.padding, stacked, True)
+        ctx.spent, ctx.factors = True, None
         directions, time, batch, features = inputs.shape
         units = stacked.units
-        gate_grads, candidate_grads, initial_grad = _backward(
-            gates, states, inners, stacked.recurrent_kernel_t, _state_grads(output_grad, final_grad, states)
-        )
-        flat = gate_grads.view(directions, time * batch, 3 * units)
+        state_grads = _state_grads(output_grad, final_grad, states)
+        initial_grad = _backward(gates, factors, stacked.recurrent_kernel_t, state_grads)
+        flat = factors.view(directions, time * batch, 4 * units)
+        recurrent_flat = flat[..., : 3 * units]
         flat_prev = states[:-1].transpose(0, 1).reshape(directions, time * batch, units)
         grads = [None] * (3 * directions)
-        recurrent_grads = torch.bmm(flat.transpose(1, 2), flat_prev)
+        recurrent_grads = torch.bmm(recurrent_flat.transpose(1, 2), flat_prev)
         grads[directions : 2 * directions] = [g.t() for g in recurrent_grads]
         has_bias = stacked.input_bias is not None
         if has_bias:
-            recurrent_bias_grads = flat.sum(dim=1)
+            recurrent_bias_grads = recurrent_flat.sum(dim=1)
         # From here on the candidate's third holds the input projection's gradient.
-        gate_grads[..., 2 * units :] = candidate_grads
-        del candidate_grads
-        kernel_grads = torch.bmm(flat.transpose(1, 2), inputs.view(directions, time * batch, -1))
+        factors[..., 2 * units : 3 * units] = factors[..., 3 * units :]
+        input_flat = recurrent_flat
+        kernel_grads = torch.bmm(input_flat.transpose(1, 2), inputs.view(directions, time * batch, -1))
         grads[:directions] = [g.t() for g in kernel_grads]
         if has_bias:
-            input_bias_grads = flat.sum(dim=1)
+            input_bias_grads = input_flat.sum(dim=1)
             grads[2 * directions :] = [
                 torch.stack([input_bias_grads[d], recurrent_bias_grads[d]])
                 for d in range(directions)
             ]
         input_grad = None
         if ctx.needs_input_grad[0]:
-            reading = torch.bmm(flat, stacked.kernel_t).view(directions, time, batch, features)
+            reading = torch.bmm(input_flat, stacked.kernel_t).view(directions, time, batch, features)
             input_grad = reading[0] if directions == 1 else reading[0].add_(reading[1].flip(0))
-        return (input_grad, initial_grad, None, None, *grads)
+        return (input_grad, initial_grad, None, None, None, *grads)
 
 
 def _reading_order(x: torch.Tensor, directions: int) -> torch.Tensor:
@@ -179,13 +185,19 @@ def _state_grads(output_grad, final_grad, states) -> torch.Tensor:
     return grads
 
 
-def _forward(inputs, initial, padding, stacked, keep_inner):
-    """The gates ``z, r, candidate`` of every step and the states, ``initial`` first.
+def _forward(inputs, initial, padding, stacked, training):
+    """Runs the recurrence; with ``training``, also the factors that ``_backward`` needs.
+
+    With ``h = lerp(n, h_prev, z)``, ``n = tanh(x_n + r * g_n)`` and ``g = h_prev @ recurrent +
+    bias``, each pre-activation's gradient is the state's gradient ``dh`` times a factor of
+    this step: ``(1 - z)(1 - n^2)`` for ``a_n``, ``(h - n)(1 - z)`` for ``a_z`` (``h - n = z
+    (h_prev - n)``), that times ``r`` for ``g_n``, and that times ``g_n (1 - r)`` for ``a_r``.
+    They are computed here, while the step's values are in cache.
 
     Returns:
         ``(gates (directions, time, batch, 3 * units), states (time + 1, directions, batch,
-        units), inner (directions, time, batch, units) or None)``, in reading order;
-        ``inner`` is ``h_prev @ recurrent_kernel_h + recurrent_bias_h`` (``keep_inner``).
+        units), factors (directions, time, batch, 4 * units) or None)``, in reading order:
+        gates ``z, r, n``; states ``initial`` first; factors for ``a_z, a_r, g_n, a_n``.
     """
     directions, time, batch, features = inputs.shape
     units = stacked.units
@@ -201,12 +213,6 @@ def _forward(inputs, initial, padding, stacked, keep_inner):
     # Time-major states: each step's (directions, batch, units) is contiguous for the GEMM.
     states = inputs.new_empty(time + 1, directions, batch, units)
     states[0] = initial
-    if keep_inner:
-        inners = inputs.new_empty(directions, time, batch, units)
-        inner_steps = inners.unbind(1)
-    else:
-        inners = None
-        inner_steps = [inputs.new_empty(directions, batch, units)] * time
     product = inputs.new_empty(directions, batch, 3 * units)
     product_zr, product_h = product.split([2 * units, units], dim=-1)
     zr_steps = gates[..., : 2 * units].unbind(1)
@@ -214,70 +220,68 @@ def _forward(inputs, initial, padding, stacked, keep_inner):
     r_steps = gates[..., units : 2 * units].unbind(1)
     candidate_steps = gates[..., 2 * units :].unbind(1)
     state_steps = states.unbind(0)
+    factors = None
+    if training:
+        factors = inputs.new_empty(directions, time, batch, 4 * units)
+        update_steps, reset_steps, inner_steps, activation_steps = (
+            part.unbind(1) for part in factors.split(units, dim=-1)
+        )
+        one = inputs.new_ones(())
     recurrent_kernel, candidate_bias = stacked.recurrent_kernel, stacked.candidate_bias
     for t in range(time):
         h_prev = state_steps[t]
         torch.bmm(h_prev, recurrent_kernel, out=product)
-        inner = torch.add(product_h, candidate_bias, out=inner_steps[t])
+        if candidate_bias is not None:
+            product_h.add_(candidate_bias)  # faster than baddbmm's broadcast bias
+        z, r = z_steps[t], r_steps[t]
         zr_steps[t].add_(product_zr).sigmoid_()
         # tanh(a) = 2 sigmoid(2a) - 1 (sigmoid is several times faster than tanh on CPU); the
         # candidate's input weights are stored doubled (exact).
-        candidate = candidate_steps[t].addcmul_(r_steps[t], inner, value=2.0)
+        candidate = candidate_steps[t].addcmul_(r, product_h, value=2.0)
         candidate.sigmoid_().mul_(2.0).sub_(1.0)
-        torch.lerp(candidate, h_prev, z_steps[t], out=state_steps[t + 1])
-    return gates, states, inners
+        h = torch.lerp(candidate, h_prev, z, out=state_steps[t + 1])
+        if training:
+            activation = torch.addcmul(one, candidate, candidate, value=-1.0, out=activation_steps[t])
+            activation.addcmul_(activation, z, value=-1.0)
+            update = torch.sub(h, candidate, out=update_steps[t])
+            update.addcmul_(update, z, value=-1.0)
+            inner = torch.mul(activation, r, out=inner_steps[t])
+            reset = torch.mul(inner, product_h, out=reset_steps[t])
+            reset.addcmul_(reset, r, value=-1.0)
+    return gates, states, factors
 
 
-def _backward(gates, states, inners, recurrent_kernel, state_grads):
-    """Backward through time, every direction at once.
-
-    With ``h = lerp(n, h_prev, z)``, ``n = tanh(x_n + r * g_n)`` and ``g = h_prev @ recurrent +
-    bias``, each pre-activation's gradient is ``dh`` times a factor known after the forward
-    pass; the factors of all steps are computed at once, so that a step costs three
-    elementwise ops and one ``baddbmm``.
+def _backward(gates, factors, recurrent_kernel, state_grads):
+    """Backward through time, every direction at once: each step multiplies its factors by
+    ``dh`` (in place: ``factors`` become the pre-activations' gradients) and adds ``dh z +
+    grads @ recurrent`` to the previous state's gradient.
 
     Args:
-        gates, states, inners: from ``_forward``.
+        gates, factors: from ``_forward``.
         recurrent_kernel: ``(directions, 3 * units, units)``.
         state_grads: ``(directions, time, batch, units)``, the gradient of each step's
             output state from outside the recurrence.
 
     Returns:
-        ``(gate_grads (directions, time, batch, 3 * units), candidate_grads (directions, time,
-        batch, units), initial_grad (directions, batch, units))``: the gradients of ``h_prev @
-        recurrent + bias``, of the candidate's input projection, and of ``initial``.
+        The gradient of the initial states, ``(directions, batch, units)``.
     """
-    directions, time, batch, width = gates.shape
-    units = width // 3
-    z, r, candidate = gates.split(units, dim=-1)
-    gate_grads = gates.new_empty(directions, time, batch, width)
-    update, reset, inner = gate_grads.split(units, dim=-1)
-    # Per dh: d/da_n = (1 - z)(1 - n^2); d/da_z = (h_prev - n) z (1 - z); d/dg_n = d/da_n r;
-    # d/da_r = d/dg_n g_n (1 - r), with g_n = inners.
-    activation = torch.addcmul(gates.new_ones(()), candidate, candidate, value=-1.0)
-    activation.addcmul_(activation, z, value=-1.0)
-    torch.sub(states[:-1].transpose(0, 1), candidate, out=update).mul_(z)
-    update.addcmul_(update, z, value=-1.0)
-    torch.mul(activation, r, out=inner)
-    torch.mul(inner, inners, out=reset)
-    reset.addcmul_(reset, r, value=-1.0)
-
-    step_grads = gate_grads.view(directions, time, batch, 3, units).unbind(1)
-    activation_steps = activation.unbind(1)
-    z_steps = z.unbind(1)
+    directions, time, batch, width = factors.shape
+    units = width // 4
+    step_factors = factors.view(directions, time, batch, 4, units).unbind(1)
+    recurrent_grads = factors[..., : 3 * units].unbind(1)
+    z_steps = gates[..., :units].unbind(1)
     outside = state_grads.unbind(1)
     dh = outside[-1].clone()
     spare = torch.empty_like(dh)
     for t in range(time - 1, -1, -1):
-        step_grads[t].mul_(dh.unsqueeze(2))
-        activation_steps[t].mul_(dh)
+        step_factors[t].mul_(dh.unsqueeze(2))
         if t > 0:
             spare = torch.addcmul(outside[t - 1], dh, z_steps[t], out=spare)
         else:
             spare = torch.mul(dh, z_steps[0], out=spare)
-        spare.baddbmm_(gate_grads[:, t], recurrent_kernel)
+        spare.baddbmm_(recurrent_grads[t], recurrent_kernel)
         dh, spare = spare, dh
-    return gate_grads, activation, dh
+    return dh
 
 
 def _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad):
@@ -302,9 +306,9 @@ def _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad):
             create_graph=True,
             allow_unused=True,
         )
-    result = [None] * (len(inputs) + 2)
+    result = [None] * (len(inputs) + 3)
     for i, grad in zip(wanted, grads):
-        result[i if i < 2 else i + 2] = grad
+        result[i if i < 2 else i + 3] = grad
     return tuple(result)
 
 
@@ -348,7 +352,7 @@ class _Stacked(NamedTuple):
     recurrent_kernel: torch.Tensor  # (directions, units, 3 * units)
     recurrent_kernel_t: torch.Tensor  # (directions, 3 * units, units)
     input_bias: torch.Tensor | None  # (directions, 1, 3 * units)
-    candidate_bias: torch.Tensor  # (directions, 1, units), zeros without a bias
+    candidate_bias: torch.Tensor | None  # (directions, 1, units): the candidate's recurrent bias
 
 
 _CACHE: dict = {}
@@ -377,15 +381,14 @@ def stacked_weights(kernels, recurrent_kernels, biases, reuse: bool) -> _Stacked
         kernel = kernel_t.transpose(1, 2).clone(memory_format=torch.contiguous_format)
         kernel[..., 2 * units :] *= 2.0
         recurrent_kernel = recurrent_kernel_t.transpose(1, 2).contiguous()
-        input_bias = None
-        candidate_bias = kernel.new_zeros(len(kernels), 1, units)
+        input_bias = candidate_bias = None
         if biases[0] is not None:
             bias = torch.stack(list(biases))
             input_bias = bias[:, 0].clone()
             input_bias[:, : 2 * units] += bias[:, 1, : 2 * units]
             input_bias[:, 2 * units :] *= 2.0
             input_bias = input_bias.unsqueeze(1)
-            candidate_bias = bias[:, 1, 2 * units :].unsqueeze(1)
+            candidate_bias = bias[:, 1, 2 * units :].unsqueeze(1).contiguous()
     value = _Stacked(
         len(kernels),
         units,
