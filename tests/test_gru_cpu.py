@@ -54,6 +54,17 @@ def test_outputs_and_gradients_equal_the_reference(directions, bias, padded):
         torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
 
 
+def test_backward_over_several_chunks_of_steps():
+    case = make_case(time=21, batch=40, features=3, units=4, padded=True)
+    outputs, final = gru_sequence(*case)
+    expected_outputs, expected_final = reference_gru_sequence(*case)
+    inputs = flat_inputs(case)
+    grads = torch.autograd.grad(loss(outputs, final), inputs)
+    expected = torch.autograd.grad(loss(expected_outputs, expected_final), inputs)
+    for grad, expected_grad in zip(grads, expected):
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("features", [1, 2])
 def test_one_input_feature_or_unit(features):
     case = make_case(time=2, batch=1, features=features, units=1)

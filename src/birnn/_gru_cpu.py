@@ -108,54 +108,31 @@ class _GRUSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, initial, padding, stacked, training, *weights):
         inputs = _reading_order(x, stacked.directions)
-        gates, states, factors = _forward(inputs, initial, padding, stacked, training)
+        gates, states, inners = _forward(inputs, initial, padding, stacked, training)
         if training:
-            ctx.save_for_backward(inputs, gates, states, x, initial, *weights)
-            # Not saved for backward: the backward overwrites it (see ``spent``).
-            ctx.factors = factors
-            ctx.stacked, ctx.padding, ctx.spent = stacked, padding, False
+            ctx.save_for_backward(inputs, gates, states, inners, x, initial, *weights)
+            ctx.stacked, ctx.padding = stacked, padding
         return _outputs_in_time_order(states[1:]), states[-1].clone()
 
     @staticmethod
     def backward(ctx, output_grad, final_grad):
-        inputs, gates, states, x, initial, *weights = ctx.saved_tensors
-        factors = ctx.factors
+        inputs, gates, states, inners, x, initial, *weights = ctx.saved_tensors
         if torch.is_grad_enabled():
             return _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad)
         stacked = ctx.stacked
-        if ctx.spent:
-            # A second backward (retain_graph=True): the first one used up the factors.
-            gates, states, factors = _forward(inputs, initial, ctx.padding, stacked, True)
-        ctx.spent, ctx.factors = True, None
-        directions, time, batch, features = inputs.shape
-        units = stacked.units
+        directions = stacked.directions
         state_grads = _state_grads(output_grad, final_grad, states)
-        initial_grad = _backward(gates, factors, stacked.recurrent_kernel_t, state_grads)
-        flat = factors.view(directions, time * batch, 4 * units)
-        recurrent_flat = flat[..., : 3 * units]
-        flat_prev = states[:-1].transpose(0, 1).reshape(directions, time * batch, units)
-        grads = [None] * (3 * directions)
-        recurrent_grads = torch.bmm(recurrent_flat.transpose(1, 2), flat_prev)
-        grads[directions : 2 * directions] = [g.t() for g in recurrent_grads]
-        has_bias = stacked.input_bias is not None
-        if has_bias:
-            recurrent_bias_grads = recurrent_flat.sum(dim=1)
-        # From here on the candidate's third holds the input projection's gradient.
-        factors[..., 2 * units : 3 * units] = factors[..., 3 * units :]
-        input_flat = recurrent_flat
-        kernel_grads = torch.bmm(input_flat.transpose(1, 2), inputs.view(directions, time * batch, -1))
-        grads[:directions] = [g.t() for g in kernel_grads]
-        if has_bias:
-            input_bias_grads = input_flat.sum(dim=1)
-            grads[2 * directions :] = [
-                torch.stack([input_bias_grads[d], recurrent_bias_grads[d]])
-                for d in range(directions)
-            ]
+        grads = _backward(inputs, gates, states, inners, stacked, state_grads, ctx.needs_input_grad[0])
+        kernel_grads, recurrent_grads, bias_grads, initial_grad, reading_grads = grads
+        weight_grads = [kernel_grads[d].t() for d in range(directions)]
+        weight_grads += [recurrent_grads[d].t() for d in range(directions)]
+        weight_grads += [None] * directions if bias_grads is None else list(bias_grads)
         input_grad = None
-        if ctx.needs_input_grad[0]:
-            reading = torch.bmm(input_flat, stacked.kernel_t).view(directions, time, batch, features)
-            input_grad = reading[0] if directions == 1 else reading[0].add_(reading[1].flip(0))
-        return (input_grad, initial_grad, None, None, None, *grads)
+        if reading_grads is not None:
+            input_grad = reading_grads[0]
+            if directions == 2:
+                input_grad = input_grad.add_(reading_grads[1].flip(0))
+        return (input_grad, initial_grad, None, None, None, *weight_grads)
 
 
 def _reading_order(x: torch.Tensor, directions: int) -> torch.Tensor:
@@ -185,19 +162,13 @@ def _state_grads(output_grad, final_grad, states) -> torch.Tensor:
     return grads
 
 
-def _forward(inputs, initial, padding, stacked, training):
-    """Runs the recurrence; with ``training``, also the factors that ``_backward`` needs.
-
-    With ``h = lerp(n, h_prev, z)``, ``n = tanh(x_n + r * g_n)`` and ``g = h_prev @ recurrent +
-    bias``, each pre-activation's gradient is the state's gradient ``dh`` times a factor of
-    this step: ``(1 - z)(1 - n^2)`` for ``a_n``, ``(h - n)(1 - z)`` for ``a_z`` (``h - n = z
-    (h_prev - n)``), that times ``r`` for ``g_n``, and that times ``g_n (1 - r)`` for ``a_r``.
-    They are computed here, while the step's values are in cache.
+def _forward(inputs, initial, padding, stacked, keep_inner):
+    """The gates ``z, r, candidate`` of every step and the states, ``initial`` first.
 
     Returns:
         ``(gates (directions, time, batch, 3 * units), states (time + 1, directions, batch,
-        units), factors (directions, time, batch, 4 * units) or None)``, in reading order:
-        gates ``z, r, n``; states ``initial`` first; factors for ``a_z, a_r, g_n, a_n``.
+        units), inner (directions, time, batch, units) or None)``, in reading order;
+        ``inner`` is ``h_prev @ recurrent_kernel_h + recurrent_bias_h`` (``keep_inner``).
     """
     directions, time, batch, features = inputs.shape
     units = stacked.units
@@ -213,6 +184,12 @@ def _forward(inputs, initial, padding, stacked, training):
     # Time-major states: each step's (directions, batch, units) is contiguous for the GEMM.
     states = inputs.new_empty(time + 1, directions, batch, units)
     states[0] = initial
+    if keep_inner:
+        inners = inputs.new_empty(directions, time, batch, units)
+        inner_steps = inners.unbind(1)
+    else:
+        inners = None
+        inner_steps = [inputs.new_empty(directions, batch, units)] * time
     product = inputs.new_empty(directions, batch, 3 * units)
     product_zr, product_h = product.split([2 * units, units], dim=-1)
     zr_steps = gates[..., : 2 * units].unbind(1)
@@ -220,68 +197,115 @@ def _forward(inputs, initial, padding, stacked, training):
     r_steps = gates[..., units : 2 * units].unbind(1)
     candidate_steps = gates[..., 2 * units :].unbind(1)
     state_steps = states.unbind(0)
-    factors = None
-    if training:
-        factors = inputs.new_empty(directions, time, batch, 4 * units)
-        update_steps, reset_steps, inner_steps, activation_steps = (
-            part.unbind(1) for part in factors.split(units, dim=-1)
-        )
-        one = inputs.new_ones(())
     recurrent_kernel, candidate_bias = stacked.recurrent_kernel, stacked.candidate_bias
     for t in range(time):
         h_prev = state_steps[t]
         torch.bmm(h_prev, recurrent_kernel, out=product)
-        if candidate_bias is not None:
-            product_h.add_(candidate_bias)  # faster than baddbmm's broadcast bias
-        z, r = z_steps[t], r_steps[t]
+        if candidate_bias is None:
+            inner = inner_steps[t].copy_(product_h)
+        else:
+            inner = torch.add(product_h, candidate_bias, out=inner_steps[t])
         zr_steps[t].add_(product_zr).sigmoid_()
         # tanh(a) = 2 sigmoid(2a) - 1 (sigmoid is several times faster than tanh on CPU); the
         # candidate's input weights are stored doubled (exact).
-        candidate = candidate_steps[t].addcmul_(r, product_h, value=2.0)
+        candidate = candidate_steps[t].addcmul_(r_steps[t], inner, value=2.0)
         candidate.sigmoid_().mul_(2.0).sub_(1.0)
-        h = torch.lerp(candidate, h_prev, z, out=state_steps[t + 1])
-        if training:
-            activation = torch.addcmul(one, candidate, candidate, value=-1.0, out=activation_steps[t])
-            activation.addcmul_(activation, z, value=-1.0)
-            update = torch.sub(h, candidate, out=update_steps[t])
-            update.addcmul_(update, z, value=-1.0)
-            inner = torch.mul(activation, r, out=inner_steps[t])
-            reset = torch.mul(inner, product_h, out=reset_steps[t])
-            reset.addcmul_(reset, r, value=-1.0)
-    return gates, states, factors
+        torch.lerp(candidate, h_prev, z_steps[t], out=state_steps[t + 1])
+    return gates, states, inners
 
 
-def _backward(gates, factors, recurrent_kernel, state_grads):
-    """Backward through time, every direction at once: each step multiplies its factors by
-    ``dh`` (in place: ``factors`` become the pre-activations' gradients) and adds ``dh z +
-    grads @ recurrent`` to the previous state's gradient.
+def _backward(inputs, gates, states, inners, stacked, state_grads, needs_input_grad):
+    """Backward through time, every direction at once, a chunk of steps at a time.
+
+    With ``h = lerp(n, h_prev, z)``, ``n = tanh(x_n + r * g_n)`` and ``g = h_prev @ recurrent +
+    bias``, each pre-activation's gradient is the state's gradient ``dh`` times a factor of
+    its step: ``(1 - z)(1 - n^2)`` for ``a_n``, ``(h_prev - n) z (1 - z)`` for ``a_z``, that of
+    ``a_n`` times ``r`` for ``g_n`` and times ``r g_n (1 - r)`` for ``a_r``. Per chunk, the
+    factors are computed at once (their inputs are in cache), each step multiplies its factors
+    by ``dh`` and adds ``dh z + grads @ recurrent`` to the previous state's gradient, and the
+    chunk's weight gradients are accumulated with one GEMM each.
 
     Args:
-        gates, factors: from ``_forward``.
-        recurrent_kernel: ``(directions, 3 * units, units)``.
+        inputs, gates, states, inners: from ``_reading_order`` and ``_forward``.
+        stacked: the ``_Stacked`` weights.
         state_grads: ``(directions, time, batch, units)``, the gradient of each step's
             output state from outside the recurrence.
+        needs_input_grad: also return the inputs' gradient.
 
     Returns:
-        The gradient of the initial states, ``(directions, batch, units)``.
+        ``(kernel_grads (directions, 3 * units, features), recurrent_kernel_grads
+        (directions, 3 * units, units), bias_grads (per direction, (2, 3 * units)) or None,
+        initial_grad (directions, batch, units), reading_grads (directions, time, batch,
+        features) or None)``.
     """
-    directions, time, batch, width = factors.shape
-    units = width // 4
-    step_factors = factors.view(directions, time, batch, 4, units).unbind(1)
-    recurrent_grads = factors[..., : 3 * units].unbind(1)
-    z_steps = gates[..., :units].unbind(1)
+    directions, time, batch, features = inputs.shape
+    units = stacked.units
+    width = 3 * units
+    chunk = max(8, -(-256 // batch))  # enough rows per chunk for efficient GEMMs
+    kernel_grads = inputs.new_zeros(directions, width, features)
+    recurrent_grads = inputs.new_zeros(directions, width, units)
+    has_bias = stacked.input_bias is not None
+    if has_bias:
+        input_bias_grads = inputs.new_zeros(directions, width)
+        recurrent_bias_grads = inputs.new_zeros(directions, width)
+    reading_grads = inputs.new_empty(directions, time, batch, features) if needs_input_grad else None
+    workspace = inputs.new_empty(directions, min(chunk, time), batch, 4 * units)
+    one = inputs.new_ones(())
+    recurrent_kernel = stacked.recurrent_kernel_t
     outside = state_grads.unbind(1)
     dh = outside[-1].clone()
     spare = torch.empty_like(dh)
-    for t in range(time - 1, -1, -1):
-        step_factors[t].mul_(dh.unsqueeze(2))
-        if t > 0:
-            spare = torch.addcmul(outside[t - 1], dh, z_steps[t], out=spare)
-        else:
-            spare = torch.mul(dh, z_steps[0], out=spare)
-        spare.baddbmm_(recurrent_grads[t], recurrent_kernel)
-        dh, spare = spare, dh
-    return dh
+    for stop in range(time, 0, -chunk):
+        start = max(0, stop - chunk)
+        steps = stop - start
+        factors = workspace[:, :steps]
+        update, reset, inner, activation = factors.split(units, dim=-1)
+        z, r, candidate = gates[:, start:stop].split(units, dim=-1)
+        h_prev = states[start:stop].transpose(0, 1)
+        torch.addcmul(one, candidate, candidate, value=-1.0, out=activation)
+        activation.addcmul_(activation, z, value=-1.0)
+        torch.sub(h_prev, candidate, out=update).mul_(z)
+        update.addcmul_(update, z, value=-1.0)
+        torch.mul(activation, r, out=inner)
+        torch.mul(inner, inners[:, start:stop], out=reset)
+        reset.addcmul_(reset, r, value=-1.0)
+
+        step_factors = factors.view(directions, steps, batch, 4, units).unbind(1)
+        step_grads = factors[..., :width].unbind(1)
+        z_steps = z.unbind(1)
+        for t in range(steps - 1, -1, -1):
+            step_factors[t].mul_(dh.unsqueeze(2))
+            if start + t > 0:
+                spare = torch.addcmul(outside[start + t - 1], dh, z_steps[t], out=spare)
+            else:
+                spare = torch.mul(dh, z_steps[0], out=spare)
+            spare.baddbmm_(step_grads[t], recurrent_kernel)
+            dh, spare = spare, dh
+
+        rows = steps * batch
+        flat = factors.reshape(directions, rows, 4 * units)
+        recurrent_flat = flat[..., :width]
+        recurrent_grads.baddbmm_(recurrent_flat.transpose(1, 2), h_prev.reshape(directions, rows, units))
+        if has_bias:
+            recurrent_bias_grads += recurrent_flat.sum(dim=1)
+        # The input projection's gradient: the candidate's third is d/da_n, not d/dg_n.
+        inner.copy_(activation)
+        x_rows = inputs[:, start:stop].reshape(directions, rows, features)
+        kernel_grads.baddbmm_(recurrent_flat.transpose(1, 2), x_rows)
+        if has_bias:
+            input_bias_grads += recurrent_flat.sum(dim=1)
+        if needs_input_grad:
+            torch.bmm(
+                recurrent_flat,
+                stacked.kernel_t,
+                out=reading_grads[:, start:stop].view(directions, rows, features),
+            )
+    bias_grads = None
+    if has_bias:
+        bias_grads = [
+            torch.stack([input_bias_grads[d], recurrent_bias_grads[d]]) for d in range(directions)
+        ]
+    return kernel_grads, recurrent_grads, bias_grads, dh, reading_grads
 
 
 def _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad):
