@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from birnn.layers import AdditiveAttention, Attention, MultiHeadAttention
 
@@ -98,3 +100,21 @@ def test_load_state_dict_builds_an_unbuilt_multi_head_attention():
     fresh = MultiHeadAttention(2, 3, value_dim=4)
     fresh.load_state_dict(trained.state_dict())
     torch.testing.assert_close(fresh(query, value), expected)
+
+
+@settings(max_examples=20, deadline=None)
+@given(queries=st.integers(1, 4), values=st.integers(1, 5), seed=st.integers(0, 1000))
+def test_attention_weights_are_distributions_over_the_unmasked_values(queries, values, seed):
+    generator = torch.Generator().manual_seed(seed)
+    query = torch.randn(2, queries, 3, generator=generator)
+    value = torch.randn(2, values, 3, generator=generator)
+    value_mask = torch.rand(2, values, generator=generator) > 0.3
+    value_mask[:, 0] = True
+    for layer in (Attention(), AdditiveAttention()):
+        _, weights = layer([query, value], mask=[None, value_mask], return_attention_scores=True)
+        torch.testing.assert_close(weights.sum(-1), torch.ones(2, queries))
+        assert bool((weights.masked_select(~value_mask.unsqueeze(1)) < 1e-6).all())
+    _, weights = MultiHeadAttention(2, 2)(
+        query, value, value_mask=value_mask, return_attention_scores=True
+    )
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, queries))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from birnn.layers import BatchNormalization, LayerNormalization
 
@@ -84,3 +86,15 @@ def test_inputs_of_another_size_are_refused():
     layer(torch.zeros(2, 3))
     with pytest.raises(ValueError, match=r"sizes \[3\] on axes \[1\]"):
         layer(torch.zeros(2, 4))
+
+
+@settings(max_examples=20, deadline=None)
+@given(batch=st.integers(2, 5), steps=st.integers(1, 4), seed=st.integers(0, 1000))
+def test_normalized_outputs_have_zero_mean_and_unit_variance(batch, steps, seed):
+    x = torch.randn(batch, steps, 3, generator=torch.Generator().manual_seed(seed)) * 3 + 1
+    layer_out = LayerNormalization(epsilon=0.0)(x)
+    torch.testing.assert_close(layer_out.mean(-1), torch.zeros(batch, steps), atol=1e-5, rtol=0)
+    batch_out = BatchNormalization(epsilon=0.0)(x, training=True)
+    torch.testing.assert_close(batch_out.mean((0, 1)), torch.zeros(3), atol=1e-5, rtol=0)
+    variance = batch_out.var((0, 1), unbiased=False)
+    assert bool(((variance - 1).abs() < 1e-3).all() | (x.var((0, 1)) < 1e-6).all())

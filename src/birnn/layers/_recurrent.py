@@ -27,6 +27,7 @@ from ._cells import (
 )
 from ._dispatch import Direction, run_directions
 from ._layer import Layer, _snake_case
+from ._serialization import deserialize, serialize
 from ._stacked import StackedRNNCells
 
 _RNN_KEYS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major")
@@ -386,8 +387,6 @@ class RNN(Layer):
         return config
 
     def get_config(self) -> dict[str, Any]:
-        from ._serialization import serialize
-
         config = super().get_config()
         config["cell"] = serialize(self.cell)
         config.update(self._rnn_config())
@@ -395,8 +394,6 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> RNN:
-        from ._serialization import deserialize
-
         config = dict(config)
         cell = config.pop("cell")
         if isinstance(cell, list):

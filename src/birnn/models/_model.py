@@ -21,8 +21,10 @@ import torch
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from .._version import __version__
 from ..layers._layer import Layer
 from . import _batches, _data
+from ._model_files import load_weights_into, save_model_file
 from ._progbar import History, Progbar
 
 _UNSUPPORTED_FIT_OPTIONS = ("callbacks", "class_weight", "sample_weight", "steps_per_epoch")
@@ -563,8 +565,6 @@ class Model(Layer):
 
     def to_json(self, **kwargs: Any) -> str:
         """The model's config as JSON, in tf-keras 2.x's ``to_json()`` form."""
-        from .. import __version__
-
         return json.dumps(
             {
                 "class_name": type(self).__name__,
@@ -586,16 +586,12 @@ class Model(Layer):
             ValueError: for a ``.h5``/``.keras`` path, or an existing file when
                 ``overwrite=False``.
         """
-        from ..saving import _birnn_format
-
         _refuse("save", **{k: v for k, v in kwargs.items() if k != "save_format"})
-        _birnn_format.save(self, filepath, overwrite=overwrite, include_config=True)
+        save_model_file(self, filepath, overwrite=overwrite, include_config=True)
 
     def save_weights(self, filepath: str | os.PathLike, overwrite: bool = True) -> None:
         """Saves the weights in birnn's format (safetensors); ``load_weights`` reads them."""
-        from ..saving import _birnn_format
-
-        _birnn_format.save(self, filepath, overwrite=overwrite, include_config=False)
+        save_model_file(self, filepath, overwrite=overwrite, include_config=False)
 
     def load_weights(self, filepath: str | os.PathLike, **kwargs: Any) -> None:
         """Loads weights saved by ``save``/``save_weights``, or from a Keras file.
@@ -608,8 +604,6 @@ class Model(Layer):
         Raises:
             ValueError: if the file is not a weights file, or a layer or shape differs.
         """
-        from ..saving._load import load_weights_into
-
         _refuse("load_weights", **{k: v for k, v in kwargs.items() if k != "by_name"})
         load_weights_into(self, filepath)
 
