@@ -127,6 +127,7 @@ def test_backward_twice_with_retain_graph():
 
 def test_stacked_weights_are_reused_until_a_weight_changes():
     _, _, kernels, recurrent, biases, _ = make_case()
+    kernels = [k.detach() for k in kernels]
     first = stacked_weights(kernels, recurrent, biases, reuse=True)
     assert stacked_weights(kernels, recurrent, biases, reuse=True) is first
     with torch.no_grad():

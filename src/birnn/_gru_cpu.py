@@ -24,10 +24,11 @@ Gates are in Keras's order ``z, r, h``; weights are the cells' own tensors
 
 from __future__ import annotations
 
-import weakref
 from typing import NamedTuple
 
 import torch
+
+from ._weight_cache import may_reuse, rearranged
 
 # Pre-activation of the update gate at padded steps: sigmoid(_SATURATE) == 1 exactly.
 _SATURATE = 1.0e4
@@ -89,7 +90,7 @@ def gru_sequence(
     """
     bias_list = [None] * len(kernels) if biases is None else list(biases)
     # Under autograd (gradcheck among others) weights may change without a new version.
-    reuse = not torch.is_grad_enabled()
+    reuse = may_reuse()
     stacked = stacked_weights(kernels, recurrent_kernels, bias_list, reuse)
     # Named for profilers (PyTorch's own kernels show as aten::gru).
     with torch.profiler.record_function(_PROFILER_NAMES[len(kernels)]):
@@ -379,24 +380,16 @@ class _Stacked(NamedTuple):
     candidate_bias: torch.Tensor | None  # (directions, 1, units): the candidate's recurrent bias
 
 
-_CACHE: dict = {}
-_CACHE_SIZE = 16
-
-
 def stacked_weights(kernels, recurrent_kernels, biases, reuse: bool) -> _Stacked:
-    """Every direction's weights stacked in the kernel's layouts (``_Stacked``).
+    """Every direction's weights stacked in the kernel's layouts (``_Stacked``); with
+    ``reuse``, kept between calls (``_weight_cache``)."""
+    if not reuse:
+        return _stack(kernels, recurrent_kernels, biases)
+    tensors = [*kernels, *recurrent_kernels, *biases]
+    return rearranged("gru_cpu", tensors, lambda: _stack(kernels, recurrent_kernels, biases))
 
-    With ``reuse``, the stack is kept and reused while the same weights keep their storage
-    and version (an optimizer step or ``set_weights`` changes the version).
-    """
-    tensors = [w for w in (*kernels, *recurrent_kernels, *biases) if w is not None]
-    key = tuple(id(w) for w in tensors)
-    versions = tuple((w._version, w.data_ptr()) for w in tensors)
-    entry = _CACHE.get(key) if reuse else None
-    if entry is not None:
-        references, cached_versions, value = entry
-        if cached_versions == versions and all(r() is w for r, w in zip(references, tensors)):
-            return value
+
+def _stack(kernels, recurrent_kernels, biases) -> _Stacked:
     with torch.no_grad():
         units = recurrent_kernels[0].shape[0]
         kernel_t = torch.stack([k.t() for k in kernels])
@@ -413,7 +406,7 @@ def stacked_weights(kernels, recurrent_kernels, biases, reuse: bool) -> _Stacked
             input_bias[:, 2 * units :] *= 2.0
             input_bias = input_bias.unsqueeze(1)
             candidate_bias = bias[:, 1, 2 * units :].unsqueeze(1).contiguous()
-    value = _Stacked(
+    return _Stacked(
         len(kernels),
         units,
         kernel,
@@ -423,9 +416,3 @@ def stacked_weights(kernels, recurrent_kernels, biases, reuse: bool) -> _Stacked
         input_bias,
         candidate_bias,
     )
-    if not reuse:
-        return value
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (tuple(weakref.ref(w) for w in tensors), versions, value)
-    return value

@@ -35,6 +35,7 @@ import torch
 
 from ._gru_cpu import gru_sequence
 from ._masks import compact_order, gather_steps
+from ._weight_cache import may_reuse, rearranged
 
 MODES = ("LSTM", "GRU", "RNN_TANH", "RNN_RELU")
 
@@ -160,20 +161,32 @@ def _run_kernel(mode, kernel, x, padding, states, weights, extra=None):
             padding,
         )
         return outputs, [final]
-    layouts = [torch_weights(mode, w) for w in weights]
-    if padding is not None:
-        columns = [[_padding_column(mode, layout[0])] for layout in layouts]
+    padded = padding is not None
+    if padded:
         inputs = [x, padding.unsqueeze(-1).to(x.dtype)]
-        if extra is not None:
-            inputs.append(extra[0])
-            for direction_columns, column in zip(columns, extra[1]):
-                direction_columns.append(column)
-        x = torch.cat(inputs, dim=-1)
-        for layout, direction_columns in zip(layouts, columns):
-            layout[0] = torch.cat([layout[0], *direction_columns], dim=1)
-    flat = [w for layout in layouts for w in layout]
+        x = torch.cat(inputs if extra is None else [*inputs, extra[0]], dim=-1)
+    if extra is None and may_reuse():
+        tensors = [t for triple in weights for t in triple]
+        flat = rearranged(("torch", mode, padded), tensors, lambda: _layout(mode, weights, padded))
+    else:
+        flat = _layout(mode, weights, padded, None if extra is None else extra[1])
     has_biases = weights[0][2] is not None
     return _call_kernel(mode, x, states, flat, has_biases, bidirectional=len(weights) == 2)
+
+
+def _layout(mode, weights, padded, extra_columns=None) -> list[torch.Tensor]:
+    """Every direction's weights in PyTorch's layout, one flat list; ``padded``: with the
+    padding channel's column, then ``extra_columns`` (one per direction), in ``weight_ih``."""
+    flat = []
+    for index, triple in enumerate(weights):
+        layout = torch_weights(mode, triple)
+        if padded:
+            columns = [layout[0], _padding_column(mode, layout[0])]
+            if extra_columns is not None:
+                columns.append(extra_columns[index])
+            layout[0] = torch.cat(columns, dim=1)
+        flat += layout
+    return flat
 
 
 def _padding_column(mode: str, like: torch.Tensor) -> torch.Tensor:
