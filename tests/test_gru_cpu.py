@@ -8,8 +8,17 @@ import torch
 from birnn._gru_cpu import gru_sequence, reference_gru_sequence, stacked_weights
 
 
-def make_case(time=5, batch=3, features=4, units=3, directions=2, bias=True, padded=False,
-              dtype=torch.float64, seed=0):
+def make_case(
+    time=5,
+    batch=3,
+    features=4,
+    units=3,
+    directions=2,
+    bias=True,
+    padded=False,
+    dtype=torch.float64,
+    seed=0,
+):
     generator = torch.Generator().manual_seed(seed)
 
     def randn(*shape, scale=1.0):
@@ -34,6 +43,17 @@ def flat_inputs(case):
     return [x, initial, *kernels, *recurrent, *(biases or [])]
 
 
+def assert_gradients_match_the_reference(case, outputs=None, final=None):
+    if outputs is None:
+        outputs, final = gru_sequence(*case)
+    expected_outputs, expected_final = reference_gru_sequence(*case)
+    inputs = flat_inputs(case)
+    grads = torch.autograd.grad(loss(outputs, final), inputs)
+    expected = torch.autograd.grad(loss(expected_outputs, expected_final), inputs)
+    for grad, expected_grad in zip(grads, expected):
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
 def loss(outputs, final):
     return (outputs * outputs.detach().cos()).sum() + 2 * final.sum()
 
@@ -47,34 +67,18 @@ def test_outputs_and_gradients_equal_the_reference(directions, bias, padded):
     expected_outputs, expected_final = reference_gru_sequence(*case)
     torch.testing.assert_close(outputs, expected_outputs, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(final, expected_final, rtol=1e-12, atol=1e-12)
-    inputs = flat_inputs(case)
-    grads = torch.autograd.grad(loss(outputs, final), inputs)
-    expected = torch.autograd.grad(loss(expected_outputs, expected_final), inputs)
-    for grad, expected_grad in zip(grads, expected):
-        torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
+    assert_gradients_match_the_reference(case, outputs, final)
 
 
 def test_backward_over_several_chunks_of_steps():
     case = make_case(time=21, batch=40, features=3, units=4, padded=True)
-    outputs, final = gru_sequence(*case)
-    expected_outputs, expected_final = reference_gru_sequence(*case)
-    inputs = flat_inputs(case)
-    grads = torch.autograd.grad(loss(outputs, final), inputs)
-    expected = torch.autograd.grad(loss(expected_outputs, expected_final), inputs)
-    for grad, expected_grad in zip(grads, expected):
-        torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
+    assert_gradients_match_the_reference(case)
 
 
 @pytest.mark.parametrize("features", [1, 2])
 def test_one_input_feature_or_unit(features):
     case = make_case(time=2, batch=1, features=features, units=1)
-    outputs, final = gru_sequence(*case)
-    expected_outputs, expected_final = reference_gru_sequence(*case)
-    inputs = flat_inputs(case)
-    grads = torch.autograd.grad(loss(outputs, final), inputs)
-    expected = torch.autograd.grad(loss(expected_outputs, expected_final), inputs)
-    for grad, expected_grad in zip(grads, expected):
-        torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
+    assert_gradients_match_the_reference(case)
 
 
 def test_padding_carries_the_state_unchanged():

@@ -123,7 +123,9 @@ class _GRUSequence(torch.autograd.Function):
         stacked = ctx.stacked
         directions = stacked.directions
         state_grads = _state_grads(output_grad, final_grad, states)
-        grads = _backward(inputs, gates, states, inners, stacked, state_grads, ctx.needs_input_grad[0])
+        grads = _backward(
+            inputs, gates, states, inners, stacked, state_grads, ctx.needs_input_grad[0]
+        )
         kernel_grads, recurrent_grads, bias_grads, initial_grad, reading_grads = grads
         weight_grads = [kernel_grads[d].t() for d in range(directions)]
         weight_grads += [recurrent_grads[d].t() for d in range(directions)]
@@ -180,7 +182,9 @@ def _forward(inputs, initial, padding, stacked, keep_inner):
         gates = torch.baddbmm(stacked.input_bias, flat, stacked.kernel)
     gates = gates.view(directions, time, batch, 3 * units)
     if padding is not None:
-        padded = padding.unsqueeze(0) if directions == 1 else torch.stack([padding, padding.flip(0)])
+        padded = (
+            padding.unsqueeze(0) if directions == 1 else torch.stack([padding, padding.flip(0)])
+        )
         gates[..., :units].masked_fill_(padded.unsqueeze(-1), _SATURATE)
     # Time-major states: each step's (directions, batch, units) is contiguous for the GEMM.
     states = inputs.new_empty(time + 1, directions, batch, units)
@@ -249,7 +253,9 @@ def _backward(inputs, gates, states, inners, stacked, state_grads, needs_input_g
     if has_bias:
         input_bias_grads = inputs.new_zeros(directions, width)
         recurrent_bias_grads = inputs.new_zeros(directions, width)
-    reading_grads = inputs.new_empty(directions, time, batch, features) if needs_input_grad else None
+    reading_grads = (
+        inputs.new_empty(directions, time, batch, features) if needs_input_grad else None
+    )
     workspace = inputs.new_empty(directions, min(chunk, time), batch, 4 * units)
     one = inputs.new_ones(())
     recurrent_kernel = stacked.recurrent_kernel_t
@@ -286,7 +292,9 @@ def _backward(inputs, gates, states, inners, stacked, state_grads, needs_input_g
         rows = steps * batch
         flat = factors.reshape(directions, rows, 4 * units)
         recurrent_flat = flat[..., :width]
-        recurrent_grads.baddbmm_(recurrent_flat.transpose(1, 2), h_prev.reshape(directions, rows, units))
+        recurrent_grads.baddbmm_(
+            recurrent_flat.transpose(1, 2), h_prev.reshape(directions, rows, units)
+        )
         if has_bias:
             recurrent_bias_grads += recurrent_flat.sum(dim=1)
         # The input projection's gradient: the candidate's third is d/da_n, not d/dg_n.
@@ -323,7 +331,9 @@ def _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad):
             ctx.padding,
         )
         pairs = [(o, g) for o, g in ((outputs, output_grad), (final, final_grad)) if g is not None]
-        wanted = [i for i, tensor in enumerate(inputs) if tensor is not None and tensor.requires_grad]
+        wanted = [
+            i for i, tensor in enumerate(inputs) if tensor is not None and tensor.requires_grad
+        ]
         grads = torch.autograd.grad(
             [o for o, _ in pairs],
             [inputs[i] for i in wanted],
