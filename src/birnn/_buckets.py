@@ -28,10 +28,7 @@ _MIN_GAIN = 0.1
 
 @dataclasses.dataclass(frozen=True)
 class CostModel:
-    """Relative cost of one fused call: ``call + steps * (step + row_step * rows)``.
-
-    Only ratios matter; ``row_step`` is 1.
-    """
+    """Cost of one fused call: ``call + steps * (step + row_step * rows)``."""
 
     call: float
     step: float
@@ -41,10 +38,48 @@ class CostModel:
         return self.call + steps * (self.step + self.row_step * rows)
 
 
-# Measured on a 2-core x86 CPU, one thread, in units of one row-step of the kernel
-# (benchmarks/calibrate_buckets.py): per training step and per inference.
-TRAINING = CostModel(call=900.0, step=6.0)
-INFERENCE = CostModel(call=400.0, step=3.0)
+# Measured with benchmarks/calibrate_buckets.py on a 2-core x86 CPU (AVX-512), one thread:
+# (kernel, training) -> (call us, step us, row_step us per gates * units * (units + features)).
+_MEASURED = {
+    ("torch", True): (3074.0, 3.8, 1.55e-4),
+    ("torch", False): (1082.0, 4.1, 4.82e-5),
+    ("birnn", True): (2010.0, 87.1, 2.14e-4),
+    ("birnn", False): (1263.0, 37.8, 7.12e-5),
+}
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+# Below this many rows a split cannot pay for the planning itself.
+_MIN_ROWS = 8
+
+
+def cost_model(kernel: str, training: bool, mode: str, units: int, features: int) -> CostModel:
+    """The measured cost of one call of ``kernel`` (``"torch"`` or ``"birnn"``) in ``mode``.
+
+    Example:
+        >>> model = cost_model("torch", True, "LSTM", 128, 64)
+        >>> model.cost(32, 100) > model.cost(32, 50) + model.cost(0, 0)
+        True
+    """
+    call, step, per_weight = _MEASURED[(kernel, training)]
+    return CostModel(call, step, per_weight * _GATES[mode] * units * (units + features))
+
+
+def buckets_for(
+    x: torch.Tensor, mask: torch.Tensor | None, model_args: tuple
+) -> list[Bucket] | None:
+    """The buckets a masked call should run in, or ``None`` for one call.
+
+    Only right-padded CPU masks of at least ``_MIN_ROWS`` rows are split, in eager mode (a
+    tracer or exporter would bake the lengths in); ``model_args`` are ``cost_model``'s.
+    """
+    if mask is None or mask.device.type != "cpu" or mask.shape[0] < _MIN_ROWS:
+        return None
+    if torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        return None
+    lengths = mask.sum(dim=1)
+    time = mask.shape[1]
+    if not torch.equal(mask, torch.arange(time) < lengths.unsqueeze(1)):
+        return None  # left padding or holes: one call
+    return plan_buckets(lengths, time, cost_model(*model_args))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +105,8 @@ def plan_buckets(lengths: torch.Tensor, time: int, model: CostModel) -> list[Buc
         The buckets, longest first, or ``None``.
 
     Example:
-        >>> buckets = plan_buckets(torch.tensor([100, 3, 4, 2] * 8), 100, TRAINING)
+        >>> model = CostModel(call=200.0, step=5.0)
+        >>> buckets = plan_buckets(torch.tensor([100, 3, 4, 2] * 8), 100, model)
         >>> [(len(b.rows), b.steps) for b in buckets]
         [(8, 100), (24, 4)]
     """
@@ -112,7 +148,7 @@ def plan_buckets(lengths: torch.Tensor, time: int, model: CostModel) -> list[Buc
 
 
 RunBucket = Callable[
-    [torch.Tensor, torch.Tensor, list[list[torch.Tensor]]],
+    [torch.Tensor, torch.Tensor, list[list[torch.Tensor] | None]],
     tuple[torch.Tensor, list[list[torch.Tensor]]],
 ]
 
@@ -122,7 +158,7 @@ def run_buckets(
     run_bucket: RunBucket,
     x: torch.Tensor,
     mask: torch.Tensor,
-    states: list[list[torch.Tensor]],
+    states: list[list[torch.Tensor] | None],
     return_sequences: bool,
     repeat_last: bool,
 ) -> tuple[torch.Tensor, list[list[torch.Tensor]]]:
@@ -138,7 +174,7 @@ def run_buckets(
             ``(rows, width)``.
         x: ``(batch, time, features)``.
         mask: right-padded bool ``(batch, time)``.
-        states: each direction's initial states, each ``(batch, units)``.
+        states: each direction's initial states, each ``(batch, units)``, or ``None`` (zeros).
         return_sequences: ``outputs`` are per step.
         repeat_last: the steps after a bucket's last one repeat its output (Keras's output at
             a masked step is the previous one), rather than being 0.
@@ -175,9 +211,18 @@ def run_buckets(
         order.append(rows)
     for bucket in buckets:
         if bucket.steps == 0:
-            pieces.append(pieces[0].new_zeros((len(bucket.rows),) + pieces[0].shape[1:]))
-            finals.append(_rows_of(states, bucket.rows))
-            order.append(bucket.rows)
+            rows = bucket.rows
+            pieces.append(pieces[0].new_zeros((len(rows),) + pieces[0].shape[1:]))
+            given = _rows_of(states, rows)
+            finals.append(
+                [
+                    [s.new_zeros((len(rows),) + s.shape[1:]) for s in like]
+                    if direction is None
+                    else direction
+                    for direction, like in zip(given, finals[0])
+                ]
+            )
+            order.append(rows)
     inverse = torch.argsort(torch.cat(order))
     outputs = torch.cat(pieces).index_select(0, inverse)
     final_states = [
@@ -187,5 +232,9 @@ def run_buckets(
     return outputs, final_states
 
 
-def _rows_of(states: list[list[torch.Tensor]], rows: torch.Tensor) -> list[list[torch.Tensor]]:
-    return [[s.index_select(0, rows) for s in direction] for direction in states]
+def _rows_of(states, rows: torch.Tensor):
+    """Each direction's states (or ``None``: zeros) of ``rows``."""
+    return [
+        None if direction is None else [s.index_select(0, rows) for s in direction]
+        for direction in states
+    ]

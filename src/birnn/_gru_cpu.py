@@ -36,11 +36,13 @@ _SATURATE = 1.0e4
 
 def runs(x: torch.Tensor, weights: list[torch.Tensor | None]) -> bool:
     """Whether this kernel runs a call on ``x`` with ``weights``: plain CPU float32/float64
-    tensors, not being exported or traced (``torch.export``, ONNX), outside autocast and
+    tensors, in eager mode (not compiled, exported or traced), outside autocast and
     functorch transforms.
 
     Elsewhere PyTorch's own kernel runs: cuDNN on GPU, one traceable op for exporters.
     """
+    if torch.compiler.is_compiling():
+        return False  # the compiler traces PyTorch's op
     tensors = [x, *(w for w in weights if w is not None)]
     return (
         x.device.type == "cpu"

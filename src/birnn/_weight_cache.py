@@ -39,7 +39,7 @@ def rearranged(tag: Any, tensors: list[torch.Tensor | None], build: Callable[[],
         >>> with torch.no_grad():
         ...     first = rearranged("double", [w], lambda: w * 2)
         ...     same = rearranged("double", [w], lambda: w * 2) is first
-        ...     w.add_(1.0)  # a new version
+        ...     _ = w.add_(1.0)  # a new version
         ...     changed = rearranged("double", [w], lambda: w * 2)
         >>> same, changed.tolist()
         (True, [4.0, 4.0])

@@ -24,7 +24,7 @@ import inspect
 import torch
 from torch import nn
 
-from .. import _gru_cpu, _kernels
+from .. import _buckets, _gru_cpu, _kernels
 from ._cells import _Cell, cell_output_size, zero_states
 
 
@@ -166,17 +166,26 @@ def _kernel(mode: str, x: torch.Tensor, *cells: _Cell) -> str:
 
 def _run_pair(first: Direction, second: Direction, mode: str) -> Outputs:
     reading, reverse = (second, first) if first.reverse else (first, second)
-    joined, reading_final, reverse_final = _kernels.run_pair(
-        mode,
-        reading.cell._weights(),
-        reverse.cell._weights(),
-        reading.x,
-        reading.mask,
-        reading.states,
-        reverse.states,
-        reading.return_sequences,
-        _kernel(mode, reading.x, reading.cell, reverse.cell),
+    kernel = _kernel(mode, reading.x, reading.cell, reverse.cell)
+    weights = reading.cell._weights(), reverse.cell._weights()
+
+    def run(x, mask, states):
+        joined, reading_final, reverse_final = _kernels.run_pair(
+            mode, *weights, x, mask, *states, reading.return_sequences, kernel
+        )
+        return joined, [reading_final, reverse_final]
+
+    states = [reading.states, reverse.states]
+    units, features = reading.cell.units, reading.x.shape[-1]
+    buckets = _buckets.buckets_for(
+        reading.x, reading.mask, (kernel, torch.is_grad_enabled(), mode, units, features)
     )
+    if buckets is None:
+        joined, (reading_final, reverse_final) = run(reading.x, reading.mask, states)
+    else:
+        joined, (reading_final, reverse_final) = _buckets.run_buckets(
+            buckets, run, reading.x, reading.mask, states, reading.return_sequences, False
+        )
     reading_output, reverse_output = joined.chunk(2, dim=-1)
     if first.reverse:
         return Outputs([reverse_output, reading_output], [reverse_final, reading_final])
@@ -194,16 +203,26 @@ def _run_one(direction: Direction, mode: str | None):
         states = zero_states(cell, x.shape[0], x)
     if mode is not None:
         input_masks = cell._dropout_masks[0]
-        outputs, states = _kernels.run(
-            mode,
-            cell._weights(),
-            x,
-            mask,
-            states,
-            direction.zero_output_for_mask,
-            None if input_masks is None else input_masks[0],
-            _kernel(mode, x, cell),
-        )
+        input_dropout = None if input_masks is None else input_masks[0]
+        kernel = _kernel(mode, x, cell)
+
+        def run(x, mask, states):
+            outputs, final = _kernels.run(
+                mode, cell._weights(), x, mask, states[0], zero_output, input_dropout, kernel
+            )
+            return outputs, [final]
+
+        zero_output = direction.zero_output_for_mask
+        buckets = None
+        if input_dropout is None:  # per-row dropout masks would need slicing too
+            model = (kernel, torch.is_grad_enabled(), mode, cell.units, x.shape[-1])
+            buckets = _buckets.buckets_for(x, mask, model)
+        if buckets is None:
+            outputs, (states,) = run(x, mask, [states])
+        else:
+            outputs, (states,) = _buckets.run_buckets(
+                buckets, run, x, mask, [states], True, not zero_output
+            )
     else:
         if direction.training and not isinstance(cell, _Cell) and _takes_training(cell):
             cell = _TrainingCell(cell)
