@@ -58,8 +58,6 @@ def runs(x: torch.Tensor, weights: list[torch.Tensor | None]) -> bool:
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
-# torch.compile runs it eagerly, as it does PyTorch's CPU RNN kernels.
-@torch.compiler.disable
 def gru_sequence(
     x: torch.Tensor,
     initial: torch.Tensor,
