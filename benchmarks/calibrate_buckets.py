@@ -50,7 +50,7 @@ def main():
                 mask = torch.ones(rows, steps, dtype=torch.bool)
                 mask[-1, steps // 2 :] = False
 
-                def call(x=x, mask=mask):
+                def call(x=x, mask=mask, layer=layer, mode=mode):
                     if mode == "training":
                         layer(x, mask=mask).sum().backward()
                         layer.zero_grad()

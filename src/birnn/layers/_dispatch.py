@@ -11,9 +11,18 @@ in this order:
    kernel computes that direction exactly;
 3. else the step loop (``run_loop``).
 
-Every path returns outputs in input time order. A new execution path (another
-kernel, length buckets...) is one more branch in ``run_directions`` or
-``_run_one``, with its condition next to ``_fused_refusal``.
+Within a fused call it also picks:
+
+- the kernel (``_kernel``): birnn's own GRU (``_gru_cpu``, both directions in
+  one pass) for a GRU on CPU in float32/float64 in eager mode, outside autocast
+  and functorch; PyTorch's fused kernel otherwise (LSTM and SimpleRNN always;
+  GRU on GPU, under ``torch.compile``, ``torch.export``, ONNX tracing);
+- length buckets (``_buckets``): a right-padded CPU mask of 8 or more rows whose
+  lengths differ enough, by a cost model measured on CPU, runs as 2-4 calls,
+  each cut to its longest row (not with a per-row input dropout mask);
+- no mask at all when every step of a CPU mask is valid (``_without_full_mask``).
+
+Every path returns outputs in input time order.
 """
 
 from __future__ import annotations
@@ -87,6 +96,8 @@ def run_directions(directions: list[Direction]) -> Outputs:
         ValueError: if a direction asks for ``use_fused=True`` and no fused kernel computes
             it exactly.
     """
+    if any(direction.mask is not None for direction in directions):
+        directions = [_without_full_mask(direction) for direction in directions]
     modes = [_fused_mode(direction) for direction in directions]
     if len(directions) == 2 and _runs_as_pair(*directions, *modes):
         return _run_pair(*directions, modes[0])
@@ -95,6 +106,23 @@ def run_directions(directions: list[Direction]) -> Outputs:
 
 
 # -- choosing -------------------------------------------------------------------------------
+
+
+def _without_full_mask(direction: Direction) -> Direction:
+    """``direction`` without its mask when every step is valid: the same result, unmasked
+    (cheaper). Only on CPU (reading the mask would stall an accelerator) and in eager mode (a
+    traced graph must not depend on the data)."""
+    mask = direction.mask
+    if (
+        mask is None
+        or mask.device.type != "cpu"
+        or torch.jit.is_tracing()
+        or torch.compiler.is_compiling()
+        or torch.compiler.is_exporting()
+        or not bool(mask.all())
+    ):
+        return direction
+    return dataclasses.replace(direction, mask=None)
 
 
 def _fused_refusal(direction: Direction) -> str | None:
