@@ -71,9 +71,10 @@ def buckets_for(
     Only right-padded CPU masks of at least ``_MIN_ROWS`` rows are split, in eager mode (a
     tracer or exporter would bake the lengths in); ``model_args`` are ``cost_model``'s.
     """
-    if mask is None or mask.device.type != "cpu" or mask.shape[0] < _MIN_ROWS:
-        return None
+    # Tracing first: a tracer or exporter must not meet a condition on the batch size.
     if torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        return None
+    if mask is None or mask.device.type != "cpu" or mask.shape[0] < _MIN_ROWS:
         return None
     lengths = mask.sum(dim=1)
     time = mask.shape[1]
@@ -192,7 +193,8 @@ def run_buckets(
                 [1., 1., 1.]])
     """
     time = x.shape[1]
-    pieces, finals, order = [], [], []
+    outputs = None
+    finals, order = [], []
     for bucket in buckets:
         if bucket.steps == 0:
             continue
@@ -200,31 +202,32 @@ def run_buckets(
         x_rows = x.index_select(0, rows)[:, :steps]
         mask_rows = mask.index_select(0, rows)[:, :steps]
         output, final = run_bucket(x_rows, mask_rows, _rows_of(states, rows))
-        if return_sequences and steps < time:
-            if repeat_last:
+        if outputs is None:
+            shape = (x.shape[0], time, output.shape[-1]) if return_sequences else output.shape
+            outputs = output.new_zeros((x.shape[0],) + tuple(shape[1:]))
+        # Written into one output tensor in place: no batch-sized copies per bucket.
+        if not return_sequences:
+            outputs.index_copy_(0, rows, output)
+        else:
+            outputs[:, :steps].index_copy_(0, rows, output)
+            if repeat_last and steps < time:
                 tail = output[:, -1:].expand(-1, time - steps, -1)
-            else:
-                tail = output.new_zeros(output.shape[0], time - steps, output.shape[2])
-            output = torch.cat([output, tail], dim=1)
-        pieces.append(output)
+                outputs[:, steps:].index_copy_(0, rows, tail)
         finals.append(final)
         order.append(rows)
     for bucket in buckets:
-        if bucket.steps == 0:
-            rows = bucket.rows
-            pieces.append(pieces[0].new_zeros((len(rows),) + pieces[0].shape[1:]))
-            given = _rows_of(states, rows)
+        if bucket.steps == 0:  # outputs stay 0; the states are the initial ones
+            given = _rows_of(states, bucket.rows)
             finals.append(
                 [
-                    [s.new_zeros((len(rows),) + s.shape[1:]) for s in like]
+                    [s.new_zeros((len(bucket.rows),) + s.shape[1:]) for s in like]
                     if direction is None
                     else direction
                     for direction, like in zip(given, finals[0])
                 ]
             )
-            order.append(rows)
+            order.append(bucket.rows)
     inverse = torch.argsort(torch.cat(order))
-    outputs = torch.cat(pieces).index_select(0, inverse)
     final_states = [
         [torch.cat(parts).index_select(0, inverse) for parts in zip(*direction_finals)]
         for direction_finals in zip(*finals)
