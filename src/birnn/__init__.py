@@ -24,6 +24,7 @@ from .layers import (
     RNN,
     Bidirectional,
     GRUCell,
+    Input,
     LSTMCell,
     SimpleRNN,
     SimpleRNNCell,
@@ -32,7 +33,7 @@ from .layers import (
     deserialize,
     serialize,
 )
-from .models import Sequential, load_model
+from .models import Model, Sequential, load_model
 
 __version__ = "0.1.0"
 
@@ -42,6 +43,7 @@ __all__ = [
     "RNN",
     "Bidirectional",
     "GRUCell",
+    "Input",
     "LSTMCell",
     "SimpleRNN",
     "SimpleRNNCell",
@@ -55,6 +57,7 @@ __all__ = [
     "load_model",
     "losses",
     "metrics",
+    "Model",
     "models",
     "optimizers",
     "regularizers",

@@ -303,9 +303,9 @@ MODEL_BAD_INPUTS = [
     ),
     Bad(
         "compile-loss-weights",
-        lambda: _dense(None).compile(optimizer="sgd", loss="mse", loss_weights=[2.0]),
+        lambda: _dense(None).compile(optimizer="sgd", loss="mse", loss_weights=[2.0, 1.0]),
         ValueError,
-        ("loss_weights is not supported", "Expected: loss_weights=None", "[2.0]"),
+        ("loss_weights as a list must have one entry per output", "Received: 2 entries"),
     ),
     Bad(
         "fit-before-compile",
@@ -446,10 +446,16 @@ MODEL_BAD_INPUTS = [
         ("unknown layer class_name 'Conv1D'", "Expected one of ['Activation',"),
     ),
     Bad(
-        "json-functional-model",
+        "json-subclassed-model",
+        lambda: model_from_json(json.dumps({"class_name": "MyModel", "config": {}})),
+        ValueError,
+        ("expected a Sequential or Functional model", "Received: class_name='MyModel'"),
+    ),
+    Bad(
+        "json-functional-without-graph",
         lambda: model_from_json(json.dumps({"class_name": "Functional", "config": {}})),
         ValueError,
-        ("only Sequential models are supported", "Received: class_name='Functional'"),
+        ("Functional.from_config: expected a dict with 'layers', 'input_layers'", "{}"),
     ),
     Bad(
         "json-not-a-model",
@@ -762,7 +768,7 @@ MODEL_BAD_INPUTS = [
             )
         ),
         ValueError,
-        ("the model saved in 'model.keras'", "only Sequential", "class_name='Functional'"),
+        ("the model saved in 'model.keras'", "Functional.from_config: expected a dict"),
     ),
     Bad(
         "load-birnn-corrupt-header",

@@ -4,7 +4,7 @@ from ._bidirectional import Bidirectional, Wrapper
 from ._cells import GRUCell, LSTMCell, SimpleRNNCell
 from ._core import Activation, Dense, Dropout
 from ._embedding import Embedding
-from ._input import InputLayer
+from ._input import Input, InputLayer
 from ._layer import Layer
 from ._masking import Masking
 from ._recurrent import GRU, LSTM, RNN, SimpleRNN
@@ -39,6 +39,7 @@ __all__ = [
     "Embedding",
     "GRU",
     "GRUCell",
+    "Input",
     "InputLayer",
     "LSTM",
     "LSTMCell",

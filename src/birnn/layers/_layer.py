@@ -21,6 +21,7 @@ from .. import activations
 from .. import constraints as constraints_module
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
+from ._keras_tensor import is_symbolic, symbolic_call
 
 _name_counters: defaultdict[str, Iterator[int]] = defaultdict(itertools.count)
 
@@ -193,6 +194,8 @@ class Layer(nn.Module):
             self._initial_weights = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if is_symbolic(args):
+            return symbolic_call(self, args, kwargs)
         if not self.built and args and isinstance(args[0], torch.Tensor):
             self._maybe_build(tuple(args[0].shape), args[0].device)
         outputs = super().__call__(*args, **kwargs)

@@ -21,6 +21,19 @@ def register(*classes: type) -> None:
         _REGISTRY[cls.__name__] = cls
 
 
+def lookup(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Any:
+    """The class a serialized layer names: from ``custom_objects`` (by registered name,
+    class name, or the class name without its ``package>`` prefix) or birnn's registry;
+    ``None`` when unknown."""
+    class_name = str(config.get("class_name"))
+    registered = config.get("registered_name") or class_name
+    for table in (custom_objects or {}, _REGISTRY):
+        for key in (registered, class_name, str(registered).rsplit(">", 1)[-1]):
+            if key in table:
+                return table[key]
+    return None
+
+
 def serialize(layer: nn.Module) -> dict[str, Any]:
     """Returns the dict tf-keras 2.x ``layers.serialize()`` writes for ``layer``.
 
@@ -72,9 +85,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
             f"Received: {config!r:.200}."
         )
     class_name = config["class_name"]
-    known = dict(_REGISTRY)
-    known.update(custom_objects or {})
-    cls = known.get(config.get("registered_name") or class_name) or known.get(class_name)
+    cls = lookup(config, custom_objects)
     if cls is None:
         raise ValueError(
             f"deserialize: unknown layer class_name {class_name!r}. Expected one of "
@@ -104,6 +115,11 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
         ) from None
     build_config = config.get("build_config") or {}
     input_shape = build_config.get("input_shape")
-    if input_shape is not None and hasattr(layer, "_maybe_build") and not layer.built:
+    # A list of shapes (a merge layer, an RNN given initial states) is built on its first
+    # call, where the shapes come in the layer's own argument structure.
+    flat_shape = isinstance(input_shape, list) and not any(
+        isinstance(size, (list, tuple)) for size in input_shape
+    )
+    if flat_shape and hasattr(layer, "_maybe_build") and not layer.built:
         layer._maybe_build(tuple(input_shape))
     return layer

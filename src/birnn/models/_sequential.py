@@ -10,6 +10,7 @@ from torch import nn
 
 from ..layers._bidirectional import _accepted_call_arguments
 from ..layers._input import InputLayer
+from ..layers._keras_tensor import probe_output_shape
 from ..layers._layer import Layer, _is_shape
 from ..layers._serialization import deserialize, serialize
 from ._model import Model
@@ -150,8 +151,17 @@ class Sequential(Model):
         shape = input_shape or self.input_shape
         self._output_shapes = []
         for layer in self._layers:
-            if shape is None or not isinstance(layer, Layer):
-                shape = None
+            if shape is None:
+                pass
+            elif not isinstance(layer, Layer):
+                # A plain torch module (e.g. from custom_objects): run it once to learn
+                # its output shape and create lazy weights.
+                try:
+                    shape = probe_output_shape(layer, tuple(shape), self._input_float_dtype())
+                except (RuntimeError, ValueError, TypeError, IndexError):
+                    shape = None
+                if not isinstance(shape, tuple):
+                    shape = None
             else:
                 layer._maybe_build(tuple(shape), getattr(self, "_build_device", None))
                 try:
