@@ -1,16 +1,27 @@
-# `make demo` and `make test` each set up .venv from nothing on a fresh machine.
+# `make demo`, `make test` and `make docs` each set up .venv from nothing on a fresh machine.
+#
+# torch is installed first, on its own, so that its build is the one you chose:
+#   make test                     pip's default: on this workplace a CPU wheel from local disk;
+#                                 elsewhere PyPI's torch 2.13.0 (CUDA wheels on Linux x86_64)
+#   make test TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+#                                 PyTorch's own CPU wheel index (needs access to that host)
 PYTHON ?= python3
+TORCH ?= torch==2.13.0
+TORCH_INDEX_URL ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q
 
-.PHONY: test demo bench lint clean
+.PHONY: test demo docs bench lint dist clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	# torch first, pinned to the CPU build on local disk, so nothing pulls a CUDA build.
-	$(PIP) torch==2.13.0
+	$(PIP) '$(TORCH)' $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
 	$(PIP) -e '.[test,demo]'
+	touch $@
+
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(PIP) -e '.[docs]'
 	touch $@
 
 test: $(VENV)/.installed
@@ -19,12 +30,20 @@ test: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) -m birnn.demo
 
+# --strict: a broken reference, link or docstring fails the build.
+docs: $(VENV)/.docs-installed
+	$(PY) -m mkdocs build --strict --site-dir site
+
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_bidirectional.py
 
 lint: $(VENV)/.installed
 	$(PIP) ruff
-	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks docs
+
+# Builds the sdist and wheel into dist/ and checks them (see .ci/check_dist.sh).
+dist: $(VENV)/.installed
+	.ci/check_dist.sh
 
 clean:
-	rm -rf $(VENV) demo-output
+	rm -rf $(VENV) demo-output site dist build

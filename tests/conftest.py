@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+# Golden-data generators run in a side venv with TensorFlow; pytest must not import them.
+collect_ignore_glob = ["golden/make_*.py"]
+
 GOLDEN = Path(__file__).parent / "golden"
 KERAS2 = GOLDEN / "keras2"
 

@@ -441,9 +441,9 @@ MODEL_BAD_INPUTS = [
     ),
     Bad(
         "json-unknown-layer",
-        lambda: model_from_json(_json({"class_name": "Conv1D", "config": {"filters": 2}})),
+        lambda: model_from_json(_json({"class_name": "ConvLSTM1D", "config": {"filters": 2}})),
         ValueError,
-        ("unknown layer class_name 'Conv1D'", "Expected one of ['Activation',"),
+        ("unknown layer class_name 'ConvLSTM1D'", "Expected one of ['Activation',"),
     ),
     Bad(
         "json-subclassed-model",
@@ -752,11 +752,11 @@ MODEL_BAD_INPUTS = [
             _rewritten(
                 TF_KERAS / "spec_example_2.keras",
                 "model.keras",
-                config_json=_replace(b'"Activation"', b'"LayerNormalization"'),
+                config_json=_replace(b'"Activation"', b'"UnitNormalization"'),
             )
         ),
         ValueError,
-        ("the model saved in 'model.keras'", "unknown layer class_name 'LayerNormalization'"),
+        ("the model saved in 'model.keras'", "unknown layer class_name 'UnitNormalization'"),
     ),
     Bad(
         "load-keras-functional-model",
@@ -824,12 +824,12 @@ MODEL_BAD_INPUTS = [
             _resaved(
                 "model.birnn",
                 lambda _, metadata: metadata.update(
-                    {"config": _json({"class_name": "Conv1D", "config": {}})}
+                    {"config": _json({"class_name": "ConvLSTM1D", "config": {}})}
                 ),
             )
         ),
         ValueError,
-        ("the model saved in 'model.birnn'", "unknown layer class_name 'Conv1D'"),
+        ("the model saved in 'model.birnn'", "unknown layer class_name 'ConvLSTM1D'"),
     ),
     Bad(
         "load-birnn-weights-file",

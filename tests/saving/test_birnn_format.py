@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import numpy as np
 import pytest
 import torch
@@ -108,3 +111,17 @@ def test_save_refuses_keras_names_and_existing_files(tmp_path):
     with pytest.raises(ValueError, match="exists"):
         model.save(tmp_path / "m.birnn", overwrite=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.birnn"]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_saved_files_follow_the_umask(tmp_path, umask, mode):
+    model = Sequential([Dense(2, input_shape=(3,))])
+    previous = os.umask(umask)
+    try:
+        model.save(tmp_path / "model.birnn")
+        model.save_weights(tmp_path / "weights.birnn")
+        model.save(tmp_path / "model.birnn")  # overwriting too
+    finally:
+        os.umask(previous)
+    for name in ("model.birnn", "weights.birnn"):
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == mode

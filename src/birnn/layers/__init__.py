@@ -2,12 +2,43 @@
 
 from ._bidirectional import Bidirectional, Wrapper
 from ._cells import GRUCell, LSTMCell, SimpleRNNCell
+from ._conv import Conv1D, Conv2D
 from ._core import Activation, Dense, Dropout
 from ._embedding import Embedding
 from ._input import Input, InputLayer
 from ._layer import Layer
 from ._masking import Masking
+from ._merge import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from ._noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from ._pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
 from ._recurrent import GRU, LSTM, RNN, SimpleRNN
+from ._reshaping import Cropping1D, Flatten, Permute, RepeatVector, Reshape, ZeroPadding1D
 from ._serialization import deserialize, register, serialize
 from ._stacked import StackedRNNCells
 from ._time_distributed import TimeDistributed
@@ -29,29 +60,97 @@ register(
     Masking,
     InputLayer,
     TimeDistributed,
+    # convolution and pooling
+    Conv1D,
+    Conv2D,
+    MaxPooling1D,
+    MaxPooling2D,
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    # merging
+    Add,
+    Subtract,
+    Multiply,
+    Average,
+    Maximum,
+    Minimum,
+    Concatenate,
+    Dot,
+    # shaping
+    Reshape,
+    Flatten,
+    Permute,
+    RepeatVector,
+    ZeroPadding1D,
+    Cropping1D,
+    # regularizing
+    SpatialDropout1D,
+    SpatialDropout2D,
+    GaussianNoise,
+    GaussianDropout,
 )
 
 __all__ = [
     "Activation",
+    "Add",
+    "Average",
+    "AveragePooling1D",
+    "AveragePooling2D",
     "Bidirectional",
+    "Concatenate",
+    "Conv1D",
+    "Conv2D",
+    "Cropping1D",
     "Dense",
+    "Dot",
     "Dropout",
     "Embedding",
+    "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
     "GRU",
     "GRUCell",
     "Input",
     "InputLayer",
+    "Layer",
     "LSTM",
     "LSTMCell",
-    "Layer",
     "Masking",
+    "Maximum",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "Minimum",
+    "Multiply",
+    "Permute",
+    "RepeatVector",
+    "Reshape",
     "RNN",
     "SimpleRNN",
     "SimpleRNNCell",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
     "StackedRNNCells",
+    "Subtract",
     "TimeDistributed",
     "Wrapper",
+    "ZeroPadding1D",
+    "add",
+    "average",
+    "concatenate",
     "deserialize",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
     "register",
     "serialize",
+    "subtract",
 ]

@@ -68,6 +68,11 @@ class Wrapper(Layer):
             self.layer._maybe_build(input_shape, self._build_device)
         self.built = True
 
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        if not isinstance(self.layer, Layer):
+            return None
+        return self.layer._input_shape_from_weights(state_dict, prefix + "layer.")
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["layer"] = serialize(self.layer)
@@ -260,6 +265,11 @@ class Bidirectional(Wrapper):
         if self._keras_layer and isinstance(self.layer, Layer):
             self.layer._apply(fn, recurse)
         return super()._apply(fn, recurse)
+
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        if not isinstance(self.forward_layer, Layer):
+            return None
+        return self.forward_layer._input_shape_from_weights(state_dict, prefix + "forward_layer.")
 
     def build(self, input_shape: tuple) -> None:
         for side in (self.forward_layer, self.backward_layer):

@@ -88,6 +88,7 @@ class _Cell(Layer):
         self.recurrent_dropout = _check_rate(owner, "recurrent_dropout", recurrent_dropout)
         self.implementation = 2
         self._masks: tuple[list | None, list | None] = (None, None)
+        self._declare_weights("kernel", "recurrent_kernel", "bias" if self.use_bias else None)
 
     # -- sizes ------------------------------------------------------------------------------
 

@@ -56,6 +56,27 @@ def _as_float_input(layer: Layer, inputs: Any) -> torch.Tensor:
     return inputs
 
 
+def kernel_layer_options(layer: Layer) -> dict[str, Any]:
+    """The config entries that Dense and the convolutions write after their sizes, in Keras's
+    order: ``activation``, ``use_bias``, then the kernel/bias/activity options."""
+    return {
+        "activation": activations.serialize(layer.activation),
+        "use_bias": layer.use_bias,
+        **serialize_weight_options(
+            {
+                "kernel_initializer": layer.kernel_initializer,
+                "bias_initializer": layer.bias_initializer,
+                "kernel_regularizer": layer.kernel_regularizer,
+                "bias_regularizer": layer.bias_regularizer,
+            }
+        ),
+        "activity_regularizer": regularizers_module.serialize(layer.activity_regularizer),
+        **serialize_weight_options(
+            {"kernel_constraint": layer.kernel_constraint, "bias_constraint": layer.bias_constraint}
+        ),
+    }
+
+
 class Dense(Layer):
     """Keras 2's densely connected layer: ``activation(inputs @ kernel + bias)``.
 
@@ -119,6 +140,7 @@ class Dense(Layer):
             kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint,
         )
+        self._declare_weights("kernel", "bias" if self.use_bias else None)
         self._build_from_constructor()
 
     def build(self, input_shape: tuple) -> None:
@@ -169,23 +191,7 @@ class Dense(Layer):
         config.update(
             {
                 "units": self.units,
-                "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                **serialize_weight_options(
-                    {
-                        "kernel_initializer": self.kernel_initializer,
-                        "bias_initializer": self.bias_initializer,
-                        "kernel_regularizer": self.kernel_regularizer,
-                        "bias_regularizer": self.bias_regularizer,
-                    }
-                ),
-                "activity_regularizer": regularizers_module.serialize(self.activity_regularizer),
-                **serialize_weight_options(
-                    {
-                        "kernel_constraint": self.kernel_constraint,
-                        "bias_constraint": self.bias_constraint,
-                    }
-                ),
+                **kernel_layer_options(self),
             }
         )
         return config

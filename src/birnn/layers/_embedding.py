@@ -79,6 +79,7 @@ class Embedding(Layer):
         )
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
+        self._declare_weights("embeddings")
         self._build_from_constructor()
 
     def build(self, input_shape: tuple) -> None:

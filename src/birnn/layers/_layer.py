@@ -3,6 +3,12 @@
 Weights are created by ``build(input_shape)``, on the first call unless the
 constructor got ``input_shape``; ``get_weights``/``set_weights`` use Keras's
 order; ``get_config``/``from_config`` round-trip; ``trainable`` freezes.
+
+Before that, the weights a layer will have exist as PyTorch's
+``UninitializedParameter``s (as in ``torch.nn.LazyLinear``), which ``build``
+materializes in place: an optimizer made before the first call holds the very
+parameters that are trained, ``.to()``/``.double()`` apply to them, and
+``load_state_dict`` into an unbuilt layer builds it with the loaded shapes.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedParameter, is_lazy
 
 from .. import activations
 from .. import constraints as constraints_module
@@ -93,7 +101,7 @@ def check_units(owner: str, units: Any, name: str = "units") -> int:
     return int(units)
 
 
-class Layer(nn.Module):
+class Layer(LazyModuleMixin, nn.Module):
     """Base class of birnn layers: a ``torch.nn.Module`` with Keras 2's layer contract.
 
     Args:
@@ -146,6 +154,7 @@ class Layer(nn.Module):
         self._activity_losses: list[torch.Tensor] = []
         self.built = False
         self._built_input_shape: tuple | None = None
+        self._build_device: torch.device | None = None
 
         for key, shape in (("input_shape", input_shape), ("batch_input_shape", batch_input_shape)):
             if shape is not None and not _is_shape(shape):
@@ -171,15 +180,32 @@ class Layer(nn.Module):
             except ValueError as error:
                 raise ValueError(f"{type(self).__name__}: invalid {name}. {error}") from None
 
+    def _declare_weights(self, *names: str | None) -> None:
+        """Registers the weights ``build`` will create, as uninitialized parameters until then
+        (call in ``__init__``; ``None`` entries are skipped)."""
+        for name in names:
+            if name is not None:
+                self.register_parameter(
+                    name, UninitializedParameter(requires_grad=self._trainable, dtype=self._dtype)
+                )
+
     def _build_from_constructor(self) -> None:
         """Builds at once when the constructor got an input shape (call at the end of __init__)."""
         if self._batch_input_shape is not None and not self.built:
-            self._maybe_build(self._batch_input_shape, torch.device("cpu"))
+            self._maybe_build(self._batch_input_shape)
 
     # -- building ---------------------------------------------------------------------------
 
     def build(self, input_shape: tuple) -> None:
-        """Creates the layer's weights for inputs of ``input_shape`` (batch first)."""
+        """Creates the layer's weights for inputs of ``input_shape`` (batch first).
+
+        Called on the first call, or by the constructor given ``input_shape``; call it
+        yourself to create the weights before any data is seen, e.g. for ``set_weights``.
+
+        Args:
+            input_shape: the inputs' shape with the batch size first (``None`` for
+                unknown sizes), e.g. ``(None, time, features)`` for a recurrent layer.
+        """
         self.built = True
 
     def _maybe_build(self, input_shape: tuple, device: torch.device | None = None) -> None:
@@ -192,6 +218,34 @@ class Layer(nn.Module):
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
+
+    # -- PyTorch's lazy-module protocol (torch.compile runs it before tracing) -------------
+
+    cls_to_become = None
+
+    def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
+        """Builds the layer for its first input (PyTorch's lazy-module hook)."""
+        if not self.built and args and torch.is_tensor(args[0]):
+            self._maybe_build(tuple(args[0].shape), args[0].device)
+
+    def _infer_parameters(self, module: nn.Module, args: Any, kwargs: Any = None) -> None:
+        module.initialize_parameters(*args, **(kwargs or {}))
+        # Inputs it cannot build from are left to forward's own error message.
+        if not module.has_uninitialized_params():
+            super()._infer_parameters(module, args, kwargs)
+
+    def _lazy_load_hook(self, state_dict: dict, prefix: str, *unused: Any) -> None:
+        """``load_state_dict`` pre-hook: builds an unbuilt layer for the loaded weights'
+        shapes, so that they load into it (a built layer is left to PyTorch's checks)."""
+        if not self.built:
+            input_shape = self._input_shape_from_weights(state_dict, prefix)
+            if input_shape is not None:
+                self._maybe_build(input_shape)
+
+    def _replicate_for_data_parallel(self) -> nn.Module:
+        if self.has_uninitialized_params():
+            return super()._replicate_for_data_parallel()  # PyTorch's error
+        return nn.Module._replicate_for_data_parallel(self)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if is_symbolic(args):
@@ -213,18 +267,56 @@ class Layer(nn.Module):
         constraint: Any = None,
         trainable: bool = True,
     ) -> nn.Parameter:
-        """Creates a Parameter, registers it under ``name`` and records it in Keras order."""
-        device = getattr(self, "_build_device", None)
+        """Creates the weight ``name`` and records it in Keras order.
+
+        A parameter already registered under ``name`` (uninitialized, or from an earlier
+        build) is filled in place, so optimizers holding it train the new values.
+        """
+        parameter = self._parameters.get(name)
+        device = self._build_device
+        if device is None and parameter is not None:
+            device = parameter.device
         init = initializers_module.get(initializer)
         value = init(tuple(shape), dtype=torch.float32).to(dtype=self._dtype, device=device)
-        parameter = nn.Parameter(value, requires_grad=trainable and self._trainable)
-        self.register_parameter(name, parameter)
-        self._weight_names.append(name)
+        requires_grad = trainable and self._trainable
+        if parameter is None:
+            parameter = nn.Parameter(value, requires_grad=requires_grad)
+            self.register_parameter(name, parameter)
+        else:
+            if is_lazy(parameter):
+                parameter.materialize(value.shape, device=value.device, dtype=value.dtype)
+            parameter.data = value
+            parameter.requires_grad_(requires_grad)
+        # A second build refills the same weights: each is listed once.
+        if name not in self._weight_names:
+            self._weight_names.append(name)
+        self._regularized = [entry for entry in self._regularized if entry[0] != name]
+        self._constrained = [entry for entry in self._constrained if entry[0] != name]
         if regularizer is not None:
             self._regularized.append((name, regularizer))
         if constraint is not None:
             self._constrained.append((name, constraint))
         return parameter
+
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        """The input shape that gives this layer's weights the shapes in ``state_dict``
+        (keys under ``prefix``), or ``None`` when they do not tell; ``load_state_dict``
+        builds an unbuilt layer with it. By default a 2-D ``kernel`` ``(features, ...)``."""
+        kernel = state_dict.get(prefix + "kernel")
+        if "kernel" in self._parameters and _is_loaded_matrix(kernel):
+            return (None, kernel.shape[0])
+        return None
+
+    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        # An unbuilt layer's uninitialized parameters are saved as they are (detach() refuses
+        # them), as torch's lazy modules do; loading them back leaves the layer unbuilt.
+        super()._save_to_state_dict(destination, prefix, True)
+        if keep_vars:
+            return
+        for name, value in itertools.chain(self._parameters.items(), self._buffers.items()):
+            key = prefix + name
+            if key in destination and value is not None and not is_lazy(value):
+                destination[key] = value.detach()
 
     # -- weights ----------------------------------------------------------------------------
 
@@ -369,6 +461,10 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _is_loaded_matrix(value: Any) -> bool:
+    return torch.is_tensor(value) and not is_lazy(value) and value.dim() == 2
 
 
 def _weight_tensor(owner: str, index: int, target: torch.Tensor, value: Any) -> torch.Tensor:

@@ -173,6 +173,12 @@ class RNN(Layer):
             self._stateful_batch = input_shape[0]
         self.built = True
 
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        if not isinstance(self.cell, Layer):
+            return None
+        cell_shape = self.cell._input_shape_from_weights(state_dict, prefix + "cell.")
+        return None if cell_shape is None else (None, None, cell_shape[-1])
+
     @property
     def state_count(self) -> int:
         return len(_state_sizes(self.cell))

@@ -56,11 +56,17 @@ class StackedRNNCells(Layer):
     def _sublayers(self) -> list[nn.Module]:
         return list(self.cells)
 
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        first = self.cells[0]
+        if not isinstance(first, Layer):
+            return None
+        return first._input_shape_from_weights(state_dict, prefix + "cells.0.")
+
     def build(self, input_shape: tuple) -> None:
         width = input_shape[-1]
         for cell in self.cells:
             if isinstance(cell, Layer):
-                cell._maybe_build((input_shape[0], width), getattr(self, "_build_device", None))
+                cell._maybe_build((input_shape[0], width), self._build_device)
             width = getattr(cell, "output_size", None) or self._sizes(cell)[0]
         self.built = True
 

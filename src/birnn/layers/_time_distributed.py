@@ -52,6 +52,10 @@ class TimeDistributed(Wrapper):
             self.layer._maybe_build((None, *input_shape[2:]), self._build_device)
         self.built = True
 
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        inner = super()._input_shape_from_weights(state_dict, prefix)
+        return None if inner is None else (None, None, *inner[1:])
+
     def _step_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
         if not torch.is_tensor(inputs) or inputs.dim() < 3:
             shape = tuple(inputs.shape) if torch.is_tensor(inputs) else type(inputs).__name__

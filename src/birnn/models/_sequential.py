@@ -163,7 +163,7 @@ class Sequential(Model):
                 if not isinstance(shape, tuple):
                     shape = None
             else:
-                layer._maybe_build(tuple(shape), getattr(self, "_build_device", None))
+                layer._maybe_build(tuple(shape), self._build_device)
                 try:
                     shape = layer.compute_output_shape(tuple(shape))
                 except (ValueError, TypeError, AttributeError, IndexError):
@@ -190,6 +190,12 @@ class Sequential(Model):
         if self._input_layer is None:
             self._build_input_shape = input_shape
         self._build_layers(input_shape)
+
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        first = self._layers[0] if len(self._layers) else None
+        if not isinstance(first, Layer):
+            return None
+        return first._input_shape_from_weights(state_dict, prefix + "_layers.0.")
 
     def _maybe_build(self, input_shape: tuple, device: torch.device | None = None) -> None:
         if self.built:

@@ -119,10 +119,18 @@ def save(model: Any, filepath: str | os.PathLike, overwrite: bool, include_confi
     os.close(handle)
     try:
         save_file(tensors, temporary, metadata=metadata)
+        # mkstemp makes the file private (0600); a saved model gets the mode any new file gets.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def read(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, list[torch.Tensor]]]:

@@ -93,6 +93,8 @@ def _convert(obj: dict, in_bidirectional: bool) -> dict:
     elif class_name == "Embedding":
         # Keras 2 always writes it; None (any length) is what Keras 3 does.
         config.setdefault("input_length", None)
+    elif class_name in _KERAS3_ONLY_DEFAULTS or class_name in _SEEDED_ATTENTION:
+        _convert_layer_defaults(obj, class_name)
     elif isinstance(config.get("layer"), dict):  # TimeDistributed and other wrappers.
         config["layer"] = _convert_wrapped(config["layer"], False)
     # An empty compile config says "not compiled", which Keras 2 says by omitting it.
@@ -219,6 +221,45 @@ def _convert_bidirectional(config: dict) -> None:
             del config["backward_layer"]
         else:
             config["backward_layer"] = backward
+
+
+# Keys only Keras 3 writes, with the values that compute what Keras 2 computes without them.
+_KERAS3_ONLY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "BatchNormalization": {
+        "synchronized": False,
+        "renorm": False,
+        "renorm_clipping": None,
+        "renorm_momentum": 0.99,
+    },
+    "LayerNormalization": {"rms_scaling": False},
+    "MultiHeadAttention": {"use_gate": False, "sliding_window": None},
+    "ZeroPadding1D": {"data_format": "channels_last"},
+    "Cropping1D": {"data_format": "channels_last"},
+    "SpatialDropout1D": {},
+    "SpatialDropout2D": {},
+}
+_SEEDED_ATTENTION = ("Attention", "AdditiveAttention", "MultiHeadAttention")
+
+
+def _convert_layer_defaults(obj: dict, class_name: str) -> None:
+    config = obj["config"]
+    for key, default in _KERAS3_ONLY_DEFAULTS.get(class_name, {}).items():
+        if key in config and config[key] == default:
+            del config[key]
+    if class_name in _SEEDED_ATTENTION:
+        _drop_unused_seed(config)
+    if class_name.startswith("SpatialDropout"):
+        config.setdefault("noise_shape", None)  # Keras 2 writes it; Keras 3 ignores it too
+    if class_name == "MultiHeadAttention":
+        # Keras 3 keeps the input shapes in build_config, Keras 2 in the config.
+        shapes = (obj.get("build_config") or {}).get("shapes_dict") or {}
+        for key in ("query_shape", "key_shape", "value_shape"):
+            config.setdefault(key, shapes.get(key))
+        config.setdefault("softmax_robust_masking", False)
+        output_shape = config.get("output_shape")
+        if isinstance(output_shape, list) and len(output_shape) == 1:
+            config["output_shape"] = output_shape[0]  # Keras 3 writes 5 as [5]
+        obj.pop("build_config", None)
 
 
 def _drop_unused_seed(config: dict) -> None:

@@ -1,0 +1,93 @@
+"""Merge layers and their functional forms: tf-keras 2.21 parity, masks, configs, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from birnn.layers import (
+    Add,
+    Concatenate,
+    Dot,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+
+from .layer_cases import case_ids, check_config_round_trip, run_case
+
+CASES = case_ids(
+    "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"
+)
+
+
+@pytest.mark.parametrize("case_id", CASES)
+def test_matches_tf_keras_and_config_round_trips(case_id):
+    run_case(case_id)
+    check_config_round_trip(case_id)
+
+
+def test_functional_forms_build_the_layer_and_call_it():
+    a, b = torch.randn(2, 3), torch.randn(2, 3)
+    torch.testing.assert_close(add([a, b]), a + b)
+    torch.testing.assert_close(subtract([a, b]), a - b)
+    torch.testing.assert_close(multiply([a, b]), a * b)
+    torch.testing.assert_close(average([a, b]), (a + b) / 2)
+    torch.testing.assert_close(maximum([a, b]), torch.maximum(a, b))
+    torch.testing.assert_close(minimum([a, b]), torch.minimum(a, b))
+    torch.testing.assert_close(concatenate([a, b], axis=0), torch.cat([a, b]))
+    torch.testing.assert_close(dot([a, b], axes=1), (a * b).sum(1, keepdim=True))
+
+
+def test_element_wise_masks_and_concatenate_masks_merge_as_tf_keras_2():
+    a, b = torch.zeros(1, 3, 2), torch.zeros(1, 3, 4)
+    m = torch.tensor([[True, False, True]])
+    n = torch.tensor([[True, True, False]])
+    assert Add().compute_mask([a, a], [m, None]).tolist() == [[True, False, True]]
+    assert Add().compute_mask([a, a], [m, n]).tolist() == [[True, False, False]]
+    assert Add().compute_mask([a, a], [None, None]) is None
+    assert Concatenate().compute_mask([a, b], [m, None]).tolist() == [[True, False, True]]
+    assert Dot(axes=2).compute_mask([a, a], [m, n]) is None
+
+
+@pytest.mark.parametrize(
+    "layer, shapes",
+    [
+        (Add(), [(2, 5, 3), (2, 5, 3)]),
+        (Add(), [(2, 5, 3), (2, 3)]),
+        (Concatenate(axis=1), [(2, 5, 3), (2, 2, 3)]),
+        (Dot(axes=(2, 2)), [(2, 5, 3), (2, 4, 3)]),
+        (Dot(axes=1), [(2, 3), (2, 3)]),
+        (Dot(axes=(1, 2)), [(2, 3, 4, 5), (2, 6, 3)]),
+    ],
+)
+def test_compute_output_shape_matches_the_output(layer, shapes):
+    out = layer([torch.randn(s) for s in shapes])
+    assert tuple(out.shape) == layer.compute_output_shape(shapes)
+    assert layer.built
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: Add()(torch.zeros(2, 3)), "expected a list of input shapes"),
+        (lambda: Add()([torch.zeros(2, 3), "x"]), "expected a list of tensors"),
+        (lambda: Add()([]), "at least 1 inputs"),
+        (lambda: Subtract()([torch.zeros(1, 2)] * 3), "exactly 2 inputs"),
+        (lambda: Add()([torch.zeros(1, 2), torch.zeros(1, 3)]), r"shapes \(1, 2\) and \(1, 3\)"),
+        (lambda: Concatenate()([torch.zeros(1, 2, 3), torch.zeros(1, 4, 3)]), "except for the"),
+        (lambda: Dot(axes=1)([torch.zeros(1, 2), torch.zeros(1, 3)]), "same size on axes"),
+        (lambda: Dot(axes=(1, 2, 3)), "axes must be an int or a list of 2 ints"),
+        (lambda: Concatenate(axis="last"), "axis must be an int"),
+        (lambda: Add().build((2, 3)), "expected a list of input shapes"),
+    ],
+)
+def test_bad_inputs_say_what_was_expected(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
