@@ -443,7 +443,7 @@ MODEL_BAD_INPUTS = [
         "json-unknown-layer",
         lambda: model_from_json(_json({"class_name": "ConvLSTM1D", "config": {"filters": 2}})),
         ValueError,
-        ("unknown layer class_name 'ConvLSTM1D'", "Expected one of ['Activation',"),
+        ("'ConvLSTM1D' (ConvLSTM1D): custom or unsupported layer(s)",),
     ),
     Bad(
         "json-subclassed-model",
@@ -756,7 +756,7 @@ MODEL_BAD_INPUTS = [
             )
         ),
         ValueError,
-        ("the model saved in 'model.keras'", "unknown layer class_name 'UnitNormalization'"),
+        ("the model saved in 'model.keras'. the model has 1 layer(s) birnn cannot build",),
     ),
     Bad(
         "load-keras-functional-model",
@@ -829,7 +829,7 @@ MODEL_BAD_INPUTS = [
             )
         ),
         ValueError,
-        ("the model saved in 'model.birnn'", "unknown layer class_name 'ConvLSTM1D'"),
+        ("the model saved in 'model.birnn'. the model has 1 layer(s) birnn cannot build",),
     ),
     Bad(
         "load-birnn-weights-file",

@@ -115,11 +115,10 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
         ) from None
     build_config = config.get("build_config") or {}
     input_shape = build_config.get("input_shape")
-    # A list of shapes (a merge layer, an RNN given initial states) is built on its first
-    # call, where the shapes come in the layer's own argument structure.
-    flat_shape = isinstance(input_shape, list) and not any(
-        isinstance(size, (list, tuple)) for size in input_shape
-    )
-    if flat_shape and hasattr(layer, "_maybe_build") and not layer.built:
+    nested = isinstance(input_shape, list) and any(isinstance(s, list) for s in input_shape)
+    if nested and "initial_state" in inspect.signature(layer.forward).parameters:
+        # tf-keras records an RNN's initial states as extra inputs: build for the sequence.
+        input_shape = input_shape[0]
+    if input_shape is not None and hasattr(layer, "_maybe_build") and not layer.built:
         layer._maybe_build(tuple(input_shape))
     return layer

@@ -11,7 +11,7 @@ from torch import nn
 
 from ..layers._input import InputLayer
 from ..layers._keras_tensor import KerasTensor, flatten, pack_as
-from ..layers._layer import Layer, unique_name
+from ..layers._layer import unique_name
 from . import _data, _graph
 from ._functional_config import functional_config, functional_from_config
 from ._graph import layer_name as _layer_name
@@ -249,32 +249,6 @@ class Functional(Model):
 
     # -- weights ----------------------------------------------------------------------------
 
-    def _sublayers(self) -> list[nn.Module]:
-        return list(self._layers)
-
-    def _layer_weights(self, layer: nn.Module) -> list[nn.Parameter]:
-        return layer.weights if isinstance(layer, Layer) else list(layer.parameters())
-
-    def _all_weights(self) -> list[nn.Parameter]:
-        return [w for layer in self._layers for w in self._layer_weights(layer)]
-
-    @property
-    def weights(self) -> list[nn.Parameter]:
-        """All weights, layer by layer in ``model.layers`` order (Keras models' order)."""
-        return self._all_weights()
-
-    def count_params(self) -> int:
-        """The number of scalars in all weights."""
-        return sum(w.numel() for w in self.weights)
-
-    def _check_built(self, method: str) -> None:
-        unbuilt = [layer.name for layer in self._layers_only() if not layer.built]
-        if unbuilt:
-            raise ValueError(
-                f"{method}: layers {unbuilt} of this model are not built. Expected layers "
-                "that were called on their inputs."
-            )
-
     # -- summary ----------------------------------------------------------------------------
 
     def _relevant_nodes(self) -> set[int]:
@@ -332,9 +306,6 @@ class Functional(Model):
             if not sequential_like:
                 row.append(self._connections(layer))
             rows.append(tuple(row))
-        if not sequential_like:
-            line_length = line_length or 98
-            positions = positions or [0.33, 0.55, 0.67, 1.0]
         print_summary(self, rows, line_length, positions, print_fn)
 
     # -- config -----------------------------------------------------------------------------

@@ -245,39 +245,7 @@ class Sequential(Model):
             shape = layer.compute_output_shape(shape)
         return shape
 
-    # -- weights ----------------------------------------------------------------------------
-
-    def _sublayers(self) -> list[nn.Module]:
-        return list(self._layers)
-
-    def _layer_weights(self, layer: nn.Module) -> list[nn.Parameter]:
-        return layer.weights if isinstance(layer, Layer) else list(layer.parameters())
-
-    def _all_weights(self) -> list[nn.Parameter]:
-        return [w for layer in self._layers for w in self._layer_weights(layer)]
-
-    @property
-    def weights(self) -> list[nn.Parameter]:
-        """All weights, layer by layer (Keras models' order: not all trainable ones first)."""
-        return self._all_weights()
-
-    def count_params(self) -> int:
-        """The number of scalars in all weights.
-
-        Raises:
-            ValueError: if some layer is not built yet.
-        """
-        self._check_built("count_params")
-        return sum(w.numel() for w in self.weights)
-
-    def _check_built(self, method: str) -> None:
-        unbuilt = [layer.name for layer in self._layers_only() if not layer.built]
-        if unbuilt:
-            raise ValueError(
-                f"{method}: this model has not yet been built. Build it first with "
-                "build(input_shape), input_shape= on the first layer, or a call on a batch "
-                f"of data. Received: unbuilt layers {unbuilt}."
-            )
+    # -- summary ----------------------------------------------------------------------------
 
     def summary(
         self,
