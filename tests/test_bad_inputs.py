@@ -635,9 +635,9 @@ BAD_INPUTS = [
     # -- configs ---------------------------------------------------------------------------
     Bad(
         "config-unknown-class",
-        lambda: deserialize({"class_name": "Attention", "config": {}}),
+        lambda: deserialize({"class_name": "ConvLSTM1D", "config": {}}),
         ValueError,
-        ("unknown layer class_name 'Attention'", "Expected one of", "'LSTM'"),
+        ("unknown layer class_name 'ConvLSTM1D'", "Expected one of", "'LSTM'"),
     ),
     Bad(
         "config-unknown-class-inside-bidirectional",

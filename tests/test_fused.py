@@ -1,20 +1,19 @@
 """The fused kernels compute what the step loop computes, and run when they should.
 
-The step loop is the reference: ``_fused.supports`` patched to ``False`` turns every fused
-path off (single layers and the one-call bidirectional path alike).
+The step loop is the reference: a twin layer built with ``use_fused=False`` (the layers'
+public switch) and the same weights. Which kernels ran is read from PyTorch's profiler.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from unittest import mock
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.profiler import ProfilerActivity, profile
 
-from birnn import _fused
 from birnn.layers import GRU, LSTM, Bidirectional, SimpleRNN
 
 TOLERANCE = {"atol": 1e-5, "rtol": 1e-5}
@@ -27,24 +26,34 @@ LAYERS = {
 MASKS = ("none", "right", "left", "holes")
 
 
-@contextmanager
-def step_loop_only():
-    with mock.patch.object(_fused, "supports", lambda cell, training: False):
-        yield
+KERNELS = ("aten::lstm", "aten::gru", "aten::rnn_tanh", "aten::rnn_relu")
 
 
 @contextmanager
 def kernel_calls():
-    """Records ``bidirectional`` of every fused kernel call."""
+    """Records ``bidirectional`` of every fused RNN kernel call, in order."""
     calls: list[bool] = []
-    original = _fused._call_kernel
-
-    def spy(cell, x, states, weights, bidirectional=False, **kwargs):
-        calls.append(bidirectional)
-        return original(cell, x, states, weights, bidirectional, **kwargs)
-
-    with mock.patch.object(_fused, "_call_kernel", spy):
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as profiler:
         yield calls
+    # The kernels' arguments: (input, hx, params, has_biases, layers, dropout, train,
+    # bidirectional, batch_first).
+    events = sorted(
+        (e for e in profiler.events() if e.name in KERNELS), key=lambda e: e.time_range.start
+    )
+    calls.extend(bool(e.concrete_inputs[7]) for e in events)
+
+
+def step_loop_twin(layer, input_shape):
+    """A copy of built ``layer`` (same weights) whose recurrent layers never run fused."""
+    config = layer.get_config()
+    inner = config["layer"]["config"] if "layer" in config else config
+    inner["use_fused"] = False
+    if config.get("backward_layer"):
+        config["backward_layer"]["config"]["use_fused"] = False
+    twin = type(layer).from_config(config)
+    twin.build(input_shape)
+    twin.set_weights(layer.get_weights())
+    return twin
 
 
 def make_mask(kind: str, batch: int, time: int, generator: torch.Generator):
@@ -100,7 +109,7 @@ def random_inputs(layer, shape, units, mask_kind, state_count, seed):
     """Builds ``layer`` with random weights; returns random inputs, mask and initial states."""
     batch, time, features = shape
     generator = torch.Generator().manual_seed(seed)
-    layer._maybe_build((batch, time, features))
+    layer.build((batch, time, features))
     randomize_weights(layer, generator)
     x = torch.randn(batch, time, features, generator=generator)
     mask = make_mask(mask_kind, batch, time, generator)
@@ -152,8 +161,7 @@ def test_bidirectional_fused_matches_step_loop(
         fused = run_and_differentiate(layer, x, mask, initial_state)
     one_call = kind != "simple" and kind != "simple_relu" or mask is None
     assert calls == ([True] if one_call else [False, False])
-    with step_loop_only():
-        loop = run_and_differentiate(layer, x, mask, initial_state)
+    loop = run_and_differentiate(step_loop_twin(layer, shape), x, mask, initial_state)
     assert_same(fused, loop)
 
 
@@ -191,8 +199,7 @@ def test_single_layer_fused_matches_step_loop(
     x, mask, initial_state = random_inputs(layer, shape, units, mask_kind, state_count, seed)
 
     fused = run_and_differentiate(layer, x, mask, initial_state)
-    with step_loop_only():
-        loop = run_and_differentiate(layer, x, mask, initial_state)
+    loop = run_and_differentiate(step_loop_twin(layer, shape), x, mask, initial_state)
     assert_same(fused, loop)
 
 
@@ -201,12 +208,12 @@ def test_single_layer_fused_matches_step_loop(
 def test_stateful_bidirectional_keeps_the_step_loop_states(kind, masked):
     generator = torch.Generator().manual_seed(0)
     layer = Bidirectional(LAYERS[kind](3, stateful=True, return_state=True))
-    layer._maybe_build((2, 5, 2))
+    layer.build((2, 5, 2))
     randomize_weights(layer, generator)
     inputs = [torch.randn(2, 5, 2, generator=generator) for _ in range(3)]
     mask = make_mask("holes", 2, 5, generator) if masked else None
 
-    def states_over_calls():
+    def states_over_calls(layer):
         layer.reset_states()
         results = []
         for x in inputs:
@@ -221,10 +228,9 @@ def test_stateful_bidirectional_keeps_the_step_loop_states(kind, masked):
         return results
 
     with kernel_calls() as calls:
-        fused = states_over_calls()
+        fused = states_over_calls(layer)
     assert calls == [True] * len(inputs)
-    with step_loop_only():
-        loop = states_over_calls()
+    loop = states_over_calls(step_loop_twin(layer, (2, 5, 2)))
     for fused_call, loop_call in zip(fused, loop, strict=True):
         for a, b in zip(fused_call, loop_call, strict=True):
             torch.testing.assert_close(a, b, **TOLERANCE)
@@ -233,29 +239,30 @@ def test_stateful_bidirectional_keeps_the_step_loop_states(kind, masked):
 def test_time_major_bidirectional_matches_step_loop():
     generator = torch.Generator().manual_seed(0)
     layer = Bidirectional(LSTM(3, return_sequences=True, time_major=True), merge_mode="sum")
-    layer._maybe_build((6, 2, 4))
+    layer.build((6, 2, 4))
     randomize_weights(layer, generator)
     x = torch.randn(6, 2, 4, generator=generator)
     with kernel_calls() as calls:
         fused = run_and_differentiate(layer, x, None, None)
     assert calls == [True]
-    with step_loop_only():
-        loop = run_and_differentiate(layer, x, None, None)
+    loop = run_and_differentiate(step_loop_twin(layer, (6, 2, 4)), x, None, None)
     assert_same(fused, loop)
 
 
 def test_input_dropout_runs_fused_per_direction_with_the_step_loop_masks():
     layer = Bidirectional(GRU(3, dropout=0.4, return_sequences=True))
-    layer._maybe_build((2, 5, 4))
+    layer.build((2, 5, 4))
     randomize_weights(layer, torch.Generator().manual_seed(0))
+    twin = step_loop_twin(layer, (2, 5, 4))
     x = torch.randn(2, 5, 4)
     torch.manual_seed(7)
     with kernel_calls() as calls:
         fused = run_and_differentiate(layer, x, None, None, training=True)
     assert calls == [False, False]
     torch.manual_seed(7)
-    with step_loop_only():
-        loop = run_and_differentiate(layer, x, None, None, training=True)
+    with kernel_calls() as calls:
+        loop = run_and_differentiate(twin, x, None, None, training=True)
+    assert calls == []
     assert_same(fused, loop)
 
 
@@ -289,3 +296,95 @@ def test_one_kernel_call_runs_both_directions_when_the_layers_allow(
     with kernel_calls() as calls:
         layer(x, mask=mask, training=training)
     assert calls == expected
+
+
+# -- the public switch ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make_layer", "training", "expected"),
+    [
+        (lambda fused: LSTM(3, use_fused=fused), False, [False]),
+        (lambda fused: GRU(3, go_backwards=True, use_fused=fused), True, [False]),
+        (lambda fused: SimpleRNN(3, activation="relu", use_fused=fused), False, [False]),
+        (lambda fused: Bidirectional(LSTM(3, use_fused=fused)), False, [True]),
+        (lambda fused: Bidirectional(GRU(3, dropout=0.5, use_fused=fused)), True, [False, False]),
+    ],
+)
+def test_use_fused_true_runs_the_kernel_and_false_the_step_loop(make_layer, training, expected):
+    x = torch.randn(2, 5, 4)
+    mask = torch.tensor([[True] * 5, [False, True, True, False, True]])
+    outputs = {}
+    for use_fused in (True, "auto", False):
+        torch.manual_seed(3)
+        with kernel_calls() as calls:
+            outputs[use_fused] = make_layer(use_fused)(x, mask=mask, training=training)
+        assert calls == ([] if use_fused is False else expected)
+    torch.testing.assert_close(outputs[True], outputs[False], **TOLERANCE)
+
+
+@pytest.mark.parametrize(
+    ("make_layer", "training", "received"),
+    [
+        (lambda: GRU(3, reset_after=False, use_fused=True), False, "reset_after=False"),
+        (
+            lambda: LSTM(3, recurrent_activation="hard_sigmoid", use_fused=True),
+            False,
+            "recurrent_activation='hard_sigmoid'",
+        ),
+        (lambda: SimpleRNN(3, activation="elu", use_fused=True), False, "activation='elu'"),
+        (lambda: LSTM(3, recurrent_dropout=0.5, use_fused=True), True, "recurrent_dropout"),
+        (
+            lambda: LSTM(3, dropout=0.5, implementation=1, activation="relu", use_fused=True),
+            True,
+            "activation='relu'",
+        ),
+        (
+            lambda: Bidirectional(GRU(3, reset_after=False, use_fused=True)),
+            False,
+            "reset_after=False",
+        ),
+        (
+            lambda: Bidirectional(
+                GRU(3, reset_after=False),
+                backward_layer=GRU(3, go_backwards=True, use_fused=True, reset_after=False),
+            ),
+            False,
+            "reset_after=False",
+        ),
+    ],
+)
+def test_use_fused_true_refuses_what_no_kernel_computes(make_layer, training, received):
+    layer = make_layer()
+    with pytest.raises(ValueError, match="use_fused=True") as error:
+        layer(torch.randn(2, 5, 4), training=training)
+    expected, _, actual = str(error.value).partition("Received: ")
+    assert "Expected: " in expected and received in actual
+
+
+def test_use_fused_true_with_recurrent_dropout_runs_fused_at_inference():
+    layer = LSTM(3, recurrent_dropout=0.5, use_fused=True)
+    with kernel_calls() as calls:
+        layer(torch.randn(2, 5, 4), training=False)
+    assert calls == [False]
+
+
+def test_use_fused_true_accepts_zero_time_steps():
+    output, h, c = LSTM(3, use_fused=True, return_state=True)(torch.randn(2, 0, 4))
+    assert output.shape == (2, 3) and not h.any() and not c.any()
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, "True"])
+def test_use_fused_must_be_auto_or_a_bool(value):
+    with pytest.raises(ValueError, match=r"use_fused must be 'auto', True or False\. Received"):
+        LSTM(3, use_fused=value)
+
+
+def test_use_fused_round_trips_in_the_config_only_when_set():
+    assert "use_fused" not in LSTM(3).get_config()
+    for value in (True, False):
+        config = GRU(3, use_fused=value).get_config()
+        assert config["use_fused"] is value
+        assert GRU.from_config(config).use_fused is value
+    layer = Bidirectional.from_config(Bidirectional(SimpleRNN(2, use_fused=False)).get_config())
+    assert layer.forward_layer.use_fused is False and layer.backward_layer.use_fused is False

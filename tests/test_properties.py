@@ -12,7 +12,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from birnn import _fused
 from birnn.layers import GRU, LSTM, Bidirectional, SimpleRNN, deserialize, serialize
 
 PROPERTY_SETTINGS = settings(
@@ -184,11 +183,14 @@ def _small_batch(masked: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
 @pytest.mark.parametrize("fused", [True, False], ids=["fused", "loop"])
 @pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
 @pytest.mark.parametrize("kind", LAYER_TYPES)
-def test_gradcheck_every_cell(kind, masked, fused, monkeypatch):
-    if not fused:
-        monkeypatch.setattr(_fused, "supports", lambda cell, training: False)
+def test_gradcheck_every_cell(kind, masked, fused):
     layer = LAYER_TYPES[kind](
-        2, return_sequences=True, return_state=True, dtype="float64", bias_initializer="uniform"
+        2,
+        return_sequences=True,
+        return_state=True,
+        dtype="float64",
+        bias_initializer="uniform",
+        use_fused="auto" if fused else False,
     )
     _gradcheck(layer, *_small_batch(masked))
 

@@ -18,6 +18,7 @@ from . import (
     optimizers,
     regularizers,
 )
+from ._version import __version__
 from .layers import (
     GRU,
     LSTM,
@@ -34,8 +35,6 @@ from .layers import (
     serialize,
 )
 from .models import Model, Sequential, load_model
-
-__version__ = "0.1.0"
 
 __all__ = [
     "GRU",

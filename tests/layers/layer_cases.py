@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from birnn.layers import deserialize, serialize
+from birnn.layers import MultiHeadAttention, deserialize, serialize
 
 LAYER_CASES = Path(__file__).parent.parent / "golden" / "layers"
 OUTPUT_TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
@@ -38,7 +38,7 @@ def _call(layer, spec, arrays, inputs):
     kwargs = dict(spec["call"])
     if spec["training"]:
         kwargs["training"] = True
-    if type(layer).__name__ == "MultiHeadAttention":
+    if isinstance(layer, MultiHeadAttention):
         if mask_tensors is not None:
             for name, m in zip(("query_mask", "value_mask", "key_mask"), mask_tensors):
                 kwargs[name] = m
@@ -71,7 +71,7 @@ def run_case(case_id: str) -> None:
         )
     if masks is not None:
         layer_input = inputs if spec["input_is_list"] else inputs[0]
-        if type(layer).__name__ == "MultiHeadAttention":
+        if isinstance(layer, MultiHeadAttention):
             layer_input, masks = inputs[0], masks[0]
         elif not spec["input_is_list"]:
             masks = masks[0]

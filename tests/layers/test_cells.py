@@ -38,7 +38,7 @@ def test_recurrent_dropout_step_with_keep_all_masks_equals_plain_step(kind):
     plain_output, plain_states = cell.step(cell.project_inputs(x), states)
 
     count = cell.gates if not isinstance(cell, SimpleRNNCell) else 1
-    cell._masks = (None, [torch.ones(2, cell.units) for _ in range(count)])
+    cell._dropout_masks = (None, [torch.ones(2, cell.units) for _ in range(count)])
     output, new_states = cell.step(cell.project_inputs(x), states)
 
     torch.testing.assert_close(output, plain_output)

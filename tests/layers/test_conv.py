@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from birnn.layers import Conv1D, Conv2D
 
@@ -90,3 +92,23 @@ def test_bad_inputs_say_what_was_expected():
     layer(torch.zeros(1, 4, 3))
     with pytest.raises(ValueError, match="expected 3 input channels"):
         layer(torch.zeros(1, 4, 5))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    steps=st.integers(1, 12),
+    kernel=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    dilation=st.integers(1, 3),
+    padding=st.sampled_from(["valid", "same", "causal"]),
+)
+def test_output_length_is_keras_conv_output_length(steps, kernel, stride, dilation, padding):
+    if stride > 1 and dilation > 1:
+        dilation = 1
+    if padding == "valid" and steps < (kernel - 1) * dilation + 1:
+        return
+    layer = Conv1D(2, kernel, strides=stride, padding=padding, dilation_rate=dilation)
+    out = layer(torch.randn(1, steps, 3))
+    assert tuple(out.shape) == layer.compute_output_shape((1, steps, 3))
+    if padding != "valid":
+        assert out.shape[1] == -(-steps // stride)  # ceil(steps / stride), as TensorFlow

@@ -72,6 +72,8 @@ def test_unbuilt_layers_have_no_keras_weights_yet():
         (lambda: TimeDistributed(Dense(4)), torch.randn(2, 5, 3)),
         (lambda: Sequential([SimpleRNN(4, return_sequences=True), Dense(2)]), torch.randn(2, 5, 3)),
         (lambda: _torch_model(LSTM), torch.randn(2, 5, 3)),
+        (lambda: layers.Conv1D(6, 3, groups=3), torch.randn(2, 5, 3)),
+        (lambda: layers.Conv2D(2, 2, data_format="channels_first"), torch.randn(2, 3, 5, 4)),
     ],
     ids=[
         "bidirectional",
@@ -80,6 +82,8 @@ def test_unbuilt_layers_have_no_keras_weights_yet():
         "time-distributed",
         "sequential",
         "torch-sequential",
+        "conv1d",
+        "conv2d",
     ],
 )
 def test_load_state_dict_builds_an_unbuilt_layer_with_the_loaded_shapes(make, x):
@@ -164,34 +168,46 @@ _BUILDS = {
     "TimeDistributed": (lambda: TimeDistributed(Dense(4)), (None, 5, 3)),
     "Wrapper": (lambda: layers.Wrapper(Dense(4)), (None, 3)),
     "Sequential": (lambda: Sequential([LSTM(4), Dense(2)]), (None, 5, 3)),
-    "Conv1D": (lambda: layers.Conv1D(4, 3), (None, 7, 3)),
-    "Conv2D": (lambda: layers.Conv2D(4, 3), (None, 7, 7, 3)),
-    "MaxPooling1D": (lambda: layers.MaxPooling1D(), (None, 8, 3)),
-    "AveragePooling1D": (lambda: layers.AveragePooling1D(), (None, 8, 3)),
-    "MaxPooling2D": (lambda: layers.MaxPooling2D(), (None, 8, 8, 3)),
-    "AveragePooling2D": (lambda: layers.AveragePooling2D(), (None, 8, 8, 3)),
-    "GlobalMaxPooling1D": (lambda: layers.GlobalMaxPooling1D(), (None, 8, 3)),
-    "GlobalAveragePooling1D": (lambda: layers.GlobalAveragePooling1D(), (None, 8, 3)),
-    "GlobalMaxPooling2D": (lambda: layers.GlobalMaxPooling2D(), (None, 8, 8, 3)),
-    "GlobalAveragePooling2D": (lambda: layers.GlobalAveragePooling2D(), (None, 8, 8, 3)),
-    "Add": (lambda: layers.Add(), [(None, 3), (None, 3)]),
-    "Subtract": (lambda: layers.Subtract(), [(None, 3), (None, 3)]),
-    "Multiply": (lambda: layers.Multiply(), [(None, 3), (None, 3)]),
-    "Average": (lambda: layers.Average(), [(None, 3), (None, 3)]),
-    "Maximum": (lambda: layers.Maximum(), [(None, 3), (None, 3)]),
-    "Minimum": (lambda: layers.Minimum(), [(None, 3), (None, 3)]),
-    "Concatenate": (lambda: layers.Concatenate(), [(None, 3), (None, 2)]),
-    "Dot": (lambda: layers.Dot(axes=1), [(None, 3), (None, 3)]),
-    "Reshape": (lambda: layers.Reshape((3, 2)), (None, 6)),
-    "Flatten": (lambda: layers.Flatten(), (None, 2, 3)),
-    "Permute": (lambda: layers.Permute((2, 1)), (None, 2, 3)),
+    "Conv1D": (lambda: layers.Conv1D(4, 3), (None, 9, 3)),
+    "Conv2D": (lambda: layers.Conv2D(4, 3, groups=2), (None, 9, 8, 2)),
+    "MaxPooling1D": (lambda: layers.MaxPooling1D(), (None, 9, 3)),
+    "MaxPooling2D": (lambda: layers.MaxPooling2D(), (None, 9, 8, 3)),
+    "AveragePooling1D": (lambda: layers.AveragePooling1D(), (None, 9, 3)),
+    "AveragePooling2D": (lambda: layers.AveragePooling2D(), (None, 9, 8, 3)),
+    "GlobalMaxPooling1D": (lambda: layers.GlobalMaxPooling1D(), (None, 9, 3)),
+    "GlobalMaxPooling2D": (lambda: layers.GlobalMaxPooling2D(), (None, 9, 8, 3)),
+    "GlobalAveragePooling1D": (lambda: layers.GlobalAveragePooling1D(), (None, 9, 3)),
+    "GlobalAveragePooling2D": (lambda: layers.GlobalAveragePooling2D(), (None, 9, 8, 3)),
+    "Add": (lambda: layers.Add(), [(None, 5, 3), (None, 5, 3)]),
+    "Subtract": (lambda: layers.Subtract(), [(None, 5, 3), (None, 5, 3)]),
+    "Multiply": (lambda: layers.Multiply(), [(None, 5, 3), (None, 5, 3)]),
+    "Average": (lambda: layers.Average(), [(None, 5, 3), (None, 5, 3)]),
+    "Maximum": (lambda: layers.Maximum(), [(None, 5, 3), (None, 5, 3)]),
+    "Minimum": (lambda: layers.Minimum(), [(None, 5, 3), (None, 5, 3)]),
+    "Concatenate": (lambda: layers.Concatenate(), [(None, 5, 3), (None, 5, 2)]),
+    "Dot": (lambda: layers.Dot(axes=2), [(None, 5, 3), (None, 4, 3)]),
+    "Reshape": (lambda: layers.Reshape((-1,)), (None, 5, 3)),
+    "Flatten": (lambda: layers.Flatten(), (None, 5, 3)),
+    "Permute": (lambda: layers.Permute((2, 1)), (None, 5, 3)),
     "RepeatVector": (lambda: layers.RepeatVector(2), (None, 3)),
     "ZeroPadding1D": (lambda: layers.ZeroPadding1D(), (None, 5, 3)),
     "Cropping1D": (lambda: layers.Cropping1D(), (None, 5, 3)),
     "SpatialDropout1D": (lambda: layers.SpatialDropout1D(0.5), (None, 5, 3)),
-    "SpatialDropout2D": (lambda: layers.SpatialDropout2D(0.5), (None, 5, 5, 3)),
-    "GaussianNoise": (lambda: layers.GaussianNoise(0.1), (None, 3)),
-    "GaussianDropout": (lambda: layers.GaussianDropout(0.1), (None, 3)),
+    "SpatialDropout2D": (lambda: layers.SpatialDropout2D(0.5), (None, 5, 4, 3)),
+    "GaussianNoise": (lambda: layers.GaussianNoise(0.1), (None, 5, 3)),
+    "GaussianDropout": (lambda: layers.GaussianDropout(0.1), (None, 5, 3)),
+    "BatchNormalization": (lambda: layers.BatchNormalization(), (None, 5, 3)),
+    "LayerNormalization": (lambda: layers.LayerNormalization(axis=[1, 2]), (None, 5, 3)),
+    "ReLU": (lambda: layers.ReLU(), (None, 3)),
+    "LeakyReLU": (lambda: layers.LeakyReLU(), (None, 3)),
+    "ELU": (lambda: layers.ELU(), (None, 3)),
+    "Softmax": (lambda: layers.Softmax(), (None, 3)),
+    "Attention": (
+        lambda: layers.Attention(use_scale=True, score_mode="concat"),
+        [(None, 4, 3)] * 2,
+    ),
+    "AdditiveAttention": (lambda: layers.AdditiveAttention(), [(None, 4, 3), (None, 5, 3)]),
+    "MultiHeadAttention": (lambda: layers.MultiHeadAttention(2, 3), (None, 4, 6)),
 }
 
 
@@ -216,3 +232,20 @@ def test_public_build_then_set_weights(name):
     for got, expected in zip(layer.get_weights(), weights, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-6)
     assert not any(isinstance(p, UninitializedParameter) for p in layer.parameters())
+
+
+@pytest.mark.parametrize(
+    "make, x",
+    [
+        (lambda: layers.Conv1D(4, 3), torch.randn(2, 7, 3)),
+        (lambda: layers.Conv2D(6, 3, groups=3), torch.randn(2, 6, 6, 3)),
+        (lambda: layers.Conv2D(4, 3, data_format="channels_first"), torch.randn(2, 3, 6, 6)),
+    ],
+    ids=["conv1d", "conv2d-groups", "conv2d-channels-first"],
+)
+def test_convolutions_are_lazy_too(make, x):
+    trained, fresh = make(), make()
+    assert len(list(trained.parameters())) == 2
+    expected = trained(x)
+    fresh.load_state_dict(trained.state_dict())
+    torch.testing.assert_close(fresh(x), expected)

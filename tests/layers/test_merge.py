@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from birnn.layers import (
     Add,
@@ -91,3 +93,18 @@ def test_compute_output_shape_matches_the_output(layer, shapes):
 def test_bad_inputs_say_what_was_expected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@settings(max_examples=25, deadline=None)
+@given(count=st.integers(2, 4), steps=st.integers(1, 5), seed=st.integers(0, 1000))
+def test_element_wise_merges_are_the_reductions_they_name(count, steps, seed):
+    generator = torch.Generator().manual_seed(seed)
+    tensors = [torch.randn(2, steps, 3, generator=generator) for _ in range(count)]
+    stacked = torch.stack(tensors)
+    torch.testing.assert_close(add(tensors), stacked.sum(0))
+    torch.testing.assert_close(average(tensors), stacked.mean(0))
+    torch.testing.assert_close(maximum(tensors), stacked.amax(0))
+    torch.testing.assert_close(minimum(tensors), stacked.amin(0))
+    torch.testing.assert_close(multiply(tensors), stacked.prod(0))
+    cosine = dot(tensors[:2], axes=2, normalize=True)
+    assert bool((cosine.abs() <= 1 + 1e-5).all())

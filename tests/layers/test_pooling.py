@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from birnn.layers import (
     AveragePooling1D,
@@ -93,3 +95,22 @@ def test_wrong_rank_names_the_layout():
         MaxPooling1D()(torch.zeros(2, 3))
     with pytest.raises(ValueError, match="mask must be a"):
         GlobalAveragePooling1D()(torch.zeros(2, 3, 1), mask=torch.ones(2, 4, dtype=torch.bool))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    steps=st.integers(1, 12),
+    pool=st.integers(1, 4),
+    stride=st.integers(1, 4),
+    padding=st.sampled_from(["valid", "same"]),
+)
+def test_windows_are_tensorflows(steps, pool, stride, padding):
+    if padding == "valid" and steps < pool:
+        return
+    x = torch.randn(2, steps, 3)
+    maximum = MaxPooling1D(pool, stride, padding)(x)
+    average = AveragePooling1D(pool, stride, padding)(x)
+    assert tuple(maximum.shape) == MaxPooling1D(pool, stride, padding).compute_output_shape(x.shape)
+    # Every window's average lies within its real values: padding never counts.
+    assert bool((average <= maximum + 1e-6).all())
+    assert bool((average >= -MaxPooling1D(pool, stride, padding)(-x) - 1e-6).all())

@@ -17,12 +17,16 @@ import torch
 
 from birnn.layers import Layer
 from birnn.models import load_model
-from birnn.models._refusals import unsupported_layers
-from birnn.saving._keras_files import read_keras_config
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "functional"
 FILES = sorted(p for p in GOLDEN.glob("*/*") if p.suffix in (".h5", ".keras"))
 REFUSED = ("refuse_lambda", "refuse_custom_layer")
+# TEMPORARY: Keras 3 writes LeakyReLU's slope as negative_slope; read by the layers branch
+# (commit 26b0d11), not yet on main.
+_PENDING = {
+    f"keras-3.15/{name}.keras": "Keras 3 LeakyReLU(negative_slope) config: layers branch"
+    for name in ("fn_multiscale_conv1d", "fn_nested_sequential_blocks")
+}
 
 
 def _file_id(path: Path) -> str:
@@ -59,9 +63,8 @@ def _assert_matches(model, path: Path) -> None:
 
 @pytest.mark.parametrize("path", [p for p in FILES if not p.stem.startswith(REFUSED)], ids=_file_id)
 def test_file_loads_and_matches_keras(path):
-    missing = [cls for _, cls, _ in unsupported_layers(read_keras_config(path))]
-    if missing:  # TEMPORARY until the layers of issue 13 part B land on main.
-        pytest.xfail(f"needs layers {sorted(set(missing))}")
+    if _file_id(path) in _PENDING:
+        pytest.xfail(_PENDING[_file_id(path)])
     model = load_model(path)
     assert not model.training
     _assert_matches(model, path)

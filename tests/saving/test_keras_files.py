@@ -162,7 +162,7 @@ def _run_rnn(layer, weights, x, mask):
 
 
 def _run_model(config, weights, x):
-    from birnn.saving import keras3_to_keras2_config
+    from birnn.layers._keras3_config import keras3_to_keras2_config
 
     config = keras3_to_keras2_config(config)
     mask = None

@@ -1,5 +1,7 @@
 """Keras-shaped layers on PyTorch: ``from birnn.layers import Bidirectional, LSTM``."""
 
+from ._activation_layers import ELU, LeakyReLU, ReLU, Softmax
+from ._attention import AdditiveAttention, Attention, MultiHeadAttention
 from ._bidirectional import Bidirectional, Wrapper
 from ._cells import GRUCell, LSTMCell, SimpleRNNCell
 from ._conv import Conv1D, Conv2D
@@ -27,6 +29,7 @@ from ._merge import (
     subtract,
 )
 from ._noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from ._normalization import BatchNormalization, LayerNormalization
 from ._pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -92,14 +95,29 @@ register(
     SpatialDropout2D,
     GaussianNoise,
     GaussianDropout,
+    # normalization
+    BatchNormalization,
+    LayerNormalization,
+    # activations
+    ReLU,
+    LeakyReLU,
+    ELU,
+    Softmax,
+    # attention
+    Attention,
+    AdditiveAttention,
+    MultiHeadAttention,
 )
 
 __all__ = [
     "Activation",
     "Add",
+    "AdditiveAttention",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
+    "BatchNormalization",
     "Bidirectional",
     "Concatenate",
     "Conv1D",
@@ -108,6 +126,7 @@ __all__ = [
     "Dense",
     "Dot",
     "Dropout",
+    "ELU",
     "Embedding",
     "Flatten",
     "GaussianDropout",
@@ -121,6 +140,8 @@ __all__ = [
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
+    "LeakyReLU",
     "LSTM",
     "LSTMCell",
     "Masking",
@@ -128,13 +149,16 @@ __all__ = [
     "MaxPooling1D",
     "MaxPooling2D",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
     "Permute",
+    "ReLU",
     "RepeatVector",
     "Reshape",
     "RNN",
     "SimpleRNN",
     "SimpleRNNCell",
+    "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "StackedRNNCells",

@@ -2,8 +2,9 @@
 
 ``Bidirectional`` re-creates the wrapped layer as its forward layer, builds the
 backward layer (re-created with ``go_backwards`` flipped, or the one given),
-validates the pair, runs both on the same inputs and mask, flips the backward
-sequence back to input time order and merges.
+validates the pair, runs both on the same inputs and mask (two ``RNN`` layers:
+one ``_dispatch.run_directions`` call, which returns both outputs in input time
+order), and merges.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import _fused
 from .._masks import check_mask, reverse_valid_steps
+from ._dispatch import run_directions
 from ._layer import Layer
-from ._recurrent import GRU, LSTM, RNN, SimpleRNN
+from ._recurrent import RNN
 from ._serialization import deserialize, serialize
 
 _MERGE_MODES = ("sum", "mul", "concat", "ave", None)
@@ -30,7 +31,6 @@ _SEQUENCE_LAYER_ATTRIBUTES = (
     "from_config",
 )
 _MATCHING_ATTRIBUTES = ("stateful", "return_sequences", "return_state", "time_major")
-_FUSABLE_LAYERS = (RNN, SimpleRNN, LSTM, GRU)
 
 
 def _accepted_call_arguments(module: nn.Module) -> frozenset[str]:
@@ -151,14 +151,14 @@ class Bidirectional(Wrapper):
         backward_layer: nn.Module | None = None,
         **kwargs: Any,
     ):
-        keras_layer = self._check_layer("layer", layer)
+        sequence_layers = self._is_sequence_layer("layer", layer)
         if merge_mode not in _MERGE_MODES:
             raise ValueError(
                 "Bidirectional: merge_mode must be one of 'sum', 'mul', 'concat', 'ave' or "
                 f"None. Received: {merge_mode!r}."
             )
         if backward_layer is not None:
-            if not keras_layer or not self._check_layer("backward_layer", backward_layer):
+            if not sequence_layers or not self._is_sequence_layer("backward_layer", backward_layer):
                 raise ValueError(
                     "Bidirectional: backward_layer needs layer and backward_layer to be "
                     "sequence layers with go_backwards, return_sequences, return_state and "
@@ -173,10 +173,10 @@ class Bidirectional(Wrapper):
         del self._modules["layer"]
         self.__dict__["layer"] = layer
         self.merge_mode = merge_mode
-        self._keras_layer = keras_layer
+        self._wraps_sequence_layers = sequence_layers
         self._backward_layer_config = None
 
-        if keras_layer:
+        if sequence_layers:
             config = layer.get_config()
             self.forward_layer = type(layer).from_config(
                 {**config, "name": "forward_" + config["name"]}
@@ -213,7 +213,7 @@ class Bidirectional(Wrapper):
         self._build_from_constructor()
 
     @staticmethod
-    def _check_layer(argument: str, layer: Any) -> bool:
+    def _is_sequence_layer(argument: str, layer: Any) -> bool:
         """True for a Keras-style sequence layer, False for a plain torch module."""
         if not isinstance(layer, nn.Module):
             raise ValueError(
@@ -262,7 +262,7 @@ class Bidirectional(Wrapper):
 
     def _apply(self, fn: Any, recurse: bool = True) -> Bidirectional:
         # The wrapped layer is kept only for get_config; its dtype must follow .double() & co.
-        if self._keras_layer and isinstance(self.layer, Layer):
+        if self._wraps_sequence_layers and isinstance(self.layer, Layer):
             self.layer._apply(fn, recurse)
         return super()._apply(fn, recurse)
 
@@ -286,38 +286,70 @@ class Bidirectional(Wrapper):
         training: bool | None = None,
         initial_state: list[torch.Tensor] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
-        if not self._keras_layer:
+        if not self._wraps_sequence_layers:
             return self._run_plain(inputs, mask)
-        forward_state = backward_state = None
-        if initial_state is not None:
-            if not isinstance(initial_state, (list, tuple)) or len(initial_state) % 2:
-                received = (
-                    f"a list of {len(initial_state)}"
-                    if isinstance(initial_state, (list, tuple))
-                    else type(initial_state).__name__
-                )
-                raise ValueError(
-                    "Bidirectional: initial_state must be a list [*forward_states, "
-                    "*backward_states] with as many states for each direction. "
-                    f"Received: {received}."
-                )
-            half = len(initial_state) // 2
-            forward_state, backward_state = list(initial_state[:half]), list(initial_state[half:])
-        output, states = self._run_directions(inputs, mask, training, forward_state, backward_state)
+        initial_states = self._split_states("initial_state", initial_state)
+        if isinstance(self.forward_layer, RNN) and isinstance(self.backward_layer, RNN):
+            output, states = self._run_rnns(inputs, mask, training, initial_states)
+        else:
+            output, states = self._call_layers(inputs, mask, training, initial_states)
         if self.return_state:
             return (output if isinstance(output, list) else [output]) + states
         return output
 
-    def _run_directions(self, inputs, mask, training, forward_state, backward_state):
-        """Both directions' merged output and final states (``[]`` without ``return_state``).
+    @staticmethod
+    def _split_states(argument: str, states: Any) -> tuple[list | None, list | None]:
+        """``[*forward_states, *backward_states]`` as the two halves (``None``: none given)."""
+        if states is None:
+            return None, None
+        if not isinstance(states, (list, tuple)) or len(states) % 2:
+            received = (
+                f"a list of {len(states)}"
+                if isinstance(states, (list, tuple))
+                else type(states).__name__
+            )
+            raise ValueError(
+                f"Bidirectional: {argument} must be a list [*forward_states, "
+                "*backward_states] with as many states for each direction. "
+                f"Received: {received}."
+            )
+        half = len(states) // 2
+        return list(states[:half]), list(states[half:])
 
-        The one place that chooses between one fused kernel call for both directions and a
-        call to each layer.
-        """
-        if self._fusable(inputs, mask, training):
-            return self._run_fused(inputs, mask, training, forward_state, backward_state)
-        y = self._call_side(0, inputs, mask, training, forward_state)
-        y_rev = self._call_side(1, inputs, mask, training, backward_state)
+    def _run_rnns(self, inputs, mask, training, initial_states):
+        """Both ``RNN`` layers in one ``run_directions`` call: the merged output and the
+        final states (``[]`` without ``return_state``)."""
+        sides = (self.forward_layer, self.backward_layer)
+        x, mask = self.forward_layer._prepare_inputs(inputs, mask)
+        self.backward_layer._check_inputs(inputs)
+        result = run_directions(
+            [side._direction(x, mask, training, s) for side, s in zip(sides, initial_states)]
+        )
+        for side, side_output, side_states in zip(sides, result.outputs, result.states):
+            side._keep_states(side_states)
+            side._record_activity(side_output)
+        output = self._merge(*result.outputs, joined=result.joined)
+        if self.return_sequences and (
+            self.forward_layer.go_backwards or self.forward_layer.time_major
+        ):
+            output = self._in_forward_layer_layout(output)
+        states = [s for side_states in result.states for s in side_states]
+        return output, states if self.return_state else []
+
+    def _in_forward_layer_layout(self, output):
+        """Sequences in input time order and batch-major as Keras returns them: in the forward
+        layer's reading order (reversed if it has ``go_backwards``) and layout."""
+
+        def reorder(y: torch.Tensor) -> torch.Tensor:
+            y = y.flip(1) if self.forward_layer.go_backwards else y
+            return y.transpose(0, 1) if self.forward_layer.time_major else y
+
+        return [reorder(y) for y in output] if isinstance(output, list) else reorder(output)
+
+    def _call_layers(self, inputs, mask, training, initial_states):
+        """Calls two Keras-style sequence layers (not ``RNN``s) and merges their outputs."""
+        y = self._call_side(0, inputs, mask, training, initial_states[0])
+        y_rev = self._call_side(1, inputs, mask, training, initial_states[1])
         states: list[torch.Tensor] = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])
@@ -326,64 +358,6 @@ class Bidirectional(Wrapper):
             time_axis = 0 if getattr(self.forward_layer, "time_major", False) else 1
             y_rev = y_rev.flip(time_axis)
         return self._merge(y, y_rev), states
-
-    def _fusable(self, inputs, mask, training) -> bool:
-        """Whether one bidirectional kernel call computes exactly what the two layers do."""
-        forward, backward = self.forward_layer, self.backward_layer
-        if not (type(forward) in _FUSABLE_LAYERS and type(backward) in _FUSABLE_LAYERS):
-            return False
-        if forward.time_major != backward.time_major:
-            return False
-        for layer in (forward, backward):
-            if layer.activity_regularizer is not None:
-                return False
-            if layer.zero_output_for_mask != self.return_sequences:
-                return False
-        if not torch.is_tensor(inputs) or inputs.dim() != 3:
-            return False  # the layers' own calls raise the error
-        if inputs.shape[0 if forward.time_major else 1] == 0:
-            return False
-        if training is None:
-            if forward.training != backward.training:
-                return False
-            training = forward.training
-        return _fused.supports_pair(forward.cell, backward.cell, bool(training), mask is not None)
-
-    def _run_fused(self, inputs, mask, training, forward_state, backward_state):
-        """Both directions in one fused kernel call: ``_fused.run_bidirectional``."""
-        # The kernel's first direction reads in input order: the layer without go_backwards.
-        swapped = self.forward_layer.go_backwards
-        reading, reverse = self.forward_layer, self.backward_layer
-        reading_state, reverse_state = forward_state, backward_state
-        if swapped:
-            reading, reverse = reverse, reading
-            reading_state, reverse_state = reverse_state, reading_state
-        reverse._check_inputs(inputs)
-        x, mask, training = reading._prepare_inputs(inputs, mask, training)
-        initial = []
-        for layer, state in ((reading, reading_state), (reverse, reverse_state)):
-            layer.cell.reset_dropout_masks(x, training)
-            given = state is not None or layer.stateful
-            initial.append(layer._initial_states(state, x.shape[0], x) if given else None)
-        outputs, reading_final, reverse_final = _fused.run_bidirectional(
-            reading.cell, reverse.cell, x, mask, *initial, self.return_sequences
-        )
-        reading._keep_states(reading_final)
-        reverse._keep_states(reverse_final)
-        states = reading_final + reverse_final
-        if swapped:
-            # Keras order: the go_backwards layer's output, read from the end, comes first.
-            states = reverse_final + reading_final
-            if self.return_sequences:
-                outputs = outputs.flip(1)
-            outputs = torch.cat(outputs.chunk(2, dim=-1)[::-1], dim=-1)
-        if self.return_sequences and reading.time_major:
-            outputs = outputs.transpose(0, 1)
-        if self.merge_mode == "concat":
-            output = outputs
-        else:
-            output = self._merge(*outputs.chunk(2, dim=-1))
-        return output, states if self.return_state else []
 
     def _call_side(self, side, inputs, mask, training, initial_state):
         layer = (self.forward_layer, self.backward_layer)[side]
@@ -402,11 +376,12 @@ class Bidirectional(Wrapper):
             kwargs["initial_state"] = initial_state
         return layer(inputs, **kwargs)
 
-    def _merge(self, y: torch.Tensor, y_rev: torch.Tensor):
+    def _merge(self, y: torch.Tensor, y_rev: torch.Tensor, joined: torch.Tensor | None = None):
+        """Merges the two directions' outputs; ``joined``: ``cat([y, y_rev])`` already made."""
         if self.merge_mode is None:
             return [y, y_rev]
         if self.merge_mode == "concat":
-            return torch.cat([y, y_rev], dim=-1)
+            return joined if joined is not None else torch.cat([y, y_rev], dim=-1)
         if y.shape != y_rev.shape:
             raise ValueError(
                 f"Bidirectional: merge_mode={self.merge_mode!r} needs both directions' outputs "
@@ -468,14 +443,9 @@ class Bidirectional(Wrapper):
                 "Bidirectional: states must be a list or tuple [*forward_states, "
                 f"*backward_states]. Received: {type(states).__name__}."
             )
-        if len(states) % 2:
-            raise ValueError(
-                "Bidirectional: states must be a list [*forward_states, *backward_states] with "
-                f"as many states for each direction. Received: a list of {len(states)}."
-            )
-        half = len(states) // 2
-        self.forward_layer.reset_states(list(states[:half]))
-        self.backward_layer.reset_states(list(states[half:]))
+        forward_states, backward_states = self._split_states("states", states)
+        self.forward_layer.reset_states(forward_states)
+        self.backward_layer.reset_states(backward_states)
 
     # -- shapes, masks and configs ----------------------------------------------------------
 

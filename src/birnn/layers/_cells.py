@@ -45,6 +45,37 @@ def dropout_masks(
     ]
 
 
+def flat_state_sizes(cell: Any) -> list[int]:
+    """A cell's ``state_size`` as a flat list: an int, a list of ints, or (stacked cells) a
+    list mixing ints and lists of ints.
+
+    Example:
+        >>> flat_state_sizes(StackedRNNCells([LSTMCell(4), GRUCell(3)]))
+        [4, 4, 3]
+    """
+    size = cell.state_size
+    if isinstance(size, int):
+        return [size]
+    flat: list[int] = []
+    for item in size:
+        flat.extend([item] if isinstance(item, int) else list(item))
+    return flat
+
+
+def cell_output_size(cell: Any) -> int:
+    """A cell's ``output_size``, or its first state's size when it has none (as Keras)."""
+    size = getattr(cell, "output_size", None)
+    return size if size is not None else flat_state_sizes(cell)[0]
+
+
+def zero_states(cell: Any, batch: int, like: torch.Tensor) -> list[torch.Tensor]:
+    """A cell's default initial states: zeros ``(batch, size)`` like ``like``, or what a
+    birnn layer cell's ``get_initial_state(batch, like)`` returns."""
+    if isinstance(cell, Layer) and hasattr(cell, "get_initial_state"):
+        return cell.get_initial_state(batch, like)
+    return [like.new_zeros(batch, size) for size in flat_state_sizes(cell)]
+
+
 class _Cell(Layer):
     """What the built-in cells share: arguments, weights, dropout and config."""
 
@@ -87,7 +118,7 @@ class _Cell(Layer):
         self.dropout = _check_rate(owner, "dropout", dropout)
         self.recurrent_dropout = _check_rate(owner, "recurrent_dropout", recurrent_dropout)
         self.implementation = 2
-        self._masks: tuple[list | None, list | None] = (None, None)
+        self._dropout_masks: tuple[list | None, list | None] = (None, None)
         self._declare_weights("kernel", "recurrent_kernel", "bias" if self.use_bias else None)
 
     # -- sizes ------------------------------------------------------------------------------
@@ -153,8 +184,8 @@ class _Cell(Layer):
     # -- dropout ----------------------------------------------------------------------------
 
     def _mask_count(self) -> int:
-        """Masks per call: one per gate with implementation 1, one otherwise (Keras 2)."""
-        return self.gates if self.implementation == 1 else 1
+        """Dropout masks per call, each for an equal block of the gates."""
+        return 1
 
     def reset_dropout_masks(self, x: torch.Tensor, training: bool) -> None:
         """Draws this call's dropout masks, reused at every time step (Keras semantics).
@@ -171,9 +202,27 @@ class _Cell(Layer):
             recurrent_masks = dropout_masks(
                 self._mask_count(), self.recurrent_dropout, (batch, self.units), x
             )
-        self._masks = (input_masks, recurrent_masks)
+        self._dropout_masks = (input_masks, recurrent_masks)
 
     # -- the math ---------------------------------------------------------------------------
+
+    def _weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``(kernel, recurrent_kernel, bias)`` in Keras's layout, for ``_kernels``."""
+        return self.kernel, self.recurrent_kernel, self.bias
+
+    def _kernel_mode(self) -> str | None:
+        """The ``_kernels`` mode that computes this cell's math exactly, or ``None``."""
+        raise NotImplementedError
+
+    def _math_summary(self) -> str:
+        """The arguments that decide ``_kernel_mode``, for errors."""
+        names = [f"activation={activations.serialize(self.activation)!r}"]
+        if hasattr(self, "recurrent_activation"):
+            recurrent = activations.serialize(self.recurrent_activation)
+            names.append(f"recurrent_activation={recurrent!r}")
+        if hasattr(self, "reset_after"):
+            names.append(f"reset_after={self.reset_after}")
+        return f"{type(self).__name__}({', '.join(names)})"
 
     def _input_bias(self) -> torch.Tensor | None:
         return self.bias
@@ -187,7 +236,7 @@ class _Cell(Layer):
         Returns:
             ``(..., gates * units)``.
         """
-        input_masks = self._masks[0]
+        input_masks = self._dropout_masks[0]
         if input_masks is None:
             projected = x @ self.kernel
         else:
@@ -200,7 +249,7 @@ class _Cell(Layer):
 
     def _dropped_states(self, h: torch.Tensor) -> list[torch.Tensor]:
         """``h`` once per recurrent mask (or once, undropped)."""
-        recurrent_masks = self._masks[1]
+        recurrent_masks = self._dropout_masks[1]
         if recurrent_masks is None:
             return [h]
         return [h * m for m in recurrent_masks]
@@ -305,14 +354,14 @@ class SimpleRNNCell(_Cell):
 
     def step(self, projected, states):
         h_prev = states[0]
-        if self._masks[1] is None:
+        if self._dropout_masks[1] is None:
             h = self.activation(torch.addmm(projected, h_prev, self.recurrent_kernel))
         else:
             h = self.activation(projected + self._recurrent_projection(h_prev))
         return h, [h]
 
-    def _mask_count(self) -> int:
-        return 1
+    def _kernel_mode(self):
+        return {activations.tanh: "RNN_TANH", activations.relu: "RNN_RELU"}.get(self.activation)
 
     def _cell_config(self):
         config = {
@@ -353,6 +402,12 @@ class _GatedCell(_Cell):
         if self.implementation == 1 and not self._keras_fuses():
             return self.gates
         return 1
+
+    def _kernel_mode(self):
+        gated = (
+            self.activation is activations.tanh and self.recurrent_activation is activations.sigmoid
+        )
+        return self._kernel_name if gated else None
 
     def _keras_fuses(self) -> bool:
         """Whether tf-keras computes this layer with its cuDNN-compatible fused op."""
@@ -397,6 +452,7 @@ class LSTMCell(_GatedCell):
     """
 
     gates = 4
+    _kernel_name = "LSTM"
 
     def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any):
         super().__init__(units, **kwargs)
@@ -424,7 +480,7 @@ class LSTMCell(_GatedCell):
 
     def step(self, projected, states):
         h_prev, c_prev = states
-        if self._masks[1] is None:
+        if self._dropout_masks[1] is None:
             z = torch.addmm(projected, h_prev, self.recurrent_kernel)
         else:
             z = projected + self._recurrent_projection(h_prev)
@@ -467,6 +523,7 @@ class GRUCell(_GatedCell):
     """
 
     gates = 3
+    _kernel_name = "GRU"
 
     def __init__(self, units: int, reset_after: bool = True, **kwargs: Any):
         super().__init__(units, **kwargs)
@@ -474,6 +531,9 @@ class GRUCell(_GatedCell):
 
     def _keras_fuses(self) -> bool:
         return self.reset_after and super()._keras_fuses()
+
+    def _kernel_mode(self):
+        return super()._kernel_mode() if self.reset_after else None
 
     def _bias_shape(self):
         width = 3 * self.units
@@ -488,7 +548,7 @@ class GRUCell(_GatedCell):
         return self.step_function()(projected, states)
 
     def step_function(self):
-        if self._masks[1] is not None:
+        if self._dropout_masks[1] is not None:
             return self._step_with_recurrent_dropout
         if self.reset_after:
             recurrent_bias = None if self.bias is None else self.bias[1]

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.nn.parameter import is_lazy
 
 from ._core import _as_float_input, apply_activation, kernel_layer_options
 from ._layer import Layer, check_units
@@ -85,7 +86,18 @@ class _Conv(DropsMask, Layer):
             kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint,
         )
+        self._declare_weights("kernel", "bias" if self.use_bias else None)
         self._build_from_constructor()
+
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        kernel = state_dict.get(prefix + "kernel")
+        if not torch.is_tensor(kernel) or is_lazy(kernel) or kernel.dim() != self._rank + 2:
+            return None
+        spatial = [None] * self._rank
+        channels = kernel.shape[-2] * self.groups
+        if self.data_format == "channels_last":
+            return (None, *spatial, channels)
+        return (None, channels, *spatial)
 
     def _channel_axis(self) -> int:
         return -1 if self.data_format == "channels_last" else 1
@@ -128,6 +140,15 @@ class _Conv(DropsMask, Layer):
         else:
             self.bias = None
         self.built = True
+
+    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
+        kernel = state_dict.get(prefix + "kernel")
+        if not torch.is_tensor(kernel) or is_lazy(kernel) or kernel.dim() != self._rank + 2:
+            return None
+        channels, spatial = kernel.shape[-2] * self.groups, (None,) * self._rank
+        if self.data_format == "channels_last":
+            return (None, *spatial, channels)
+        return (None, channels, *spatial)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         inputs = _as_float_input(self, check_rank(self, inputs, self._rank + 2, self._layout()))

@@ -56,12 +56,10 @@ def _as_float_input(layer: Layer, inputs: Any) -> torch.Tensor:
     return inputs
 
 
-def kernel_layer_options(layer: Layer) -> dict[str, Any]:
-    """The config entries that Dense and the convolutions write after their sizes, in Keras's
-    order: ``activation``, ``use_bias``, then the kernel/bias/activity options."""
+def kernel_options(layer: Layer) -> dict[str, Any]:
+    """The kernel/bias initializer, regularizer and constraint entries (and the activity
+    regularizer between them) of a layer with a kernel and a bias, in Keras's config order."""
     return {
-        "activation": activations.serialize(layer.activation),
-        "use_bias": layer.use_bias,
         **serialize_weight_options(
             {
                 "kernel_initializer": layer.kernel_initializer,
@@ -74,6 +72,16 @@ def kernel_layer_options(layer: Layer) -> dict[str, Any]:
         **serialize_weight_options(
             {"kernel_constraint": layer.kernel_constraint, "bias_constraint": layer.bias_constraint}
         ),
+    }
+
+
+def kernel_layer_options(layer: Layer) -> dict[str, Any]:
+    """The config entries that Dense and the convolutions write after their sizes, in Keras's
+    order: ``activation``, ``use_bias``, then :func:`kernel_options`."""
+    return {
+        "activation": activations.serialize(layer.activation),
+        "use_bias": layer.use_bias,
+        **kernel_options(layer),
     }
 
 

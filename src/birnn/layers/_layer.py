@@ -147,6 +147,7 @@ class Layer(LazyModuleMixin, nn.Module):
         self._dtype = resolve_dtype(dtype, owner)
         self._trainable = trainable
         self._weight_names: list[str] = []
+        self._untrainable_names: set[str] = set()
         self._regularized: list[tuple[str, Callable]] = []
         self._constrained: list[tuple[str, Callable]] = []
         self._initial_weights = weights
@@ -253,10 +254,13 @@ class Layer(LazyModuleMixin, nn.Module):
         if not self.built and args and isinstance(args[0], torch.Tensor):
             self._maybe_build(tuple(args[0].shape), args[0].device)
         outputs = super().__call__(*args, **kwargs)
-        if self.activity_regularizer is not None:
-            first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-            self._activity_losses = [self.activity_regularizer(first) / first.shape[0]]
+        self._record_activity(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
         return outputs
+
+    def _record_activity(self, output: torch.Tensor) -> None:
+        """Records the activity regularizer's penalty on this call's ``output``."""
+        if self.activity_regularizer is not None:
+            self._activity_losses = [self.activity_regularizer(output) / output.shape[0]]
 
     def add_weight(
         self,
@@ -290,6 +294,8 @@ class Layer(LazyModuleMixin, nn.Module):
         # A second build refills the same weights: each is listed once.
         if name not in self._weight_names:
             self._weight_names.append(name)
+        if not trainable:  # e.g. BatchNormalization's moving statistics: never trained
+            self._untrainable_names.add(name)
         self._regularized = [entry for entry in self._regularized if entry[0] != name]
         self._constrained = [entry for entry in self._constrained if entry[0] != name]
         if regularizer is not None:
@@ -355,7 +361,9 @@ class Layer(LazyModuleMixin, nn.Module):
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
         for name in self._weight_names:
-            getattr(self, name).requires_grad_(self._trainable)
+            getattr(self, name).requires_grad_(
+                self._trainable and name not in self._untrainable_names
+            )
         for module in self._sublayers():
             if isinstance(module, Layer):
                 module.trainable = value

@@ -1,85 +1,36 @@
 """``RNN``: runs a cell over time with Keras 2's masks, states and options; and the
 ``SimpleRNN``, ``LSTM`` and ``GRU`` layers built on it.
 
-The data path: validate → flip for ``go_backwards`` → pick initial states → run
-the sequence (fused kernel when the math allows, else the step loop; chosen in
-``_run_sequence`` only) → keep states if stateful → shape the outputs.
+The data path: validate the inputs and mask (``_prepare_inputs``) → pick the
+initial states and draw the dropout masks (``_direction``) → run it
+(``_dispatch.run_directions`` picks the fused kernel or the step loop) → keep
+the states if stateful → shape the outputs (``_format_outputs``).
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
 from torch import nn
 
-from .. import _fused
 from .. import regularizers as regularizers_module
 from .._masks import check_mask
-from ._cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell
+from ._cells import (
+    GRUCell,
+    LSTMCell,
+    SimpleRNNCell,
+    _Cell,
+    cell_output_size,
+    flat_state_sizes,
+    zero_states,
+)
+from ._dispatch import Direction, run_directions
 from ._layer import Layer, _snake_case
+from ._serialization import deserialize, serialize
 from ._stacked import StackedRNNCells
 
 _RNN_KEYS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major")
-
-
-def _state_sizes(cell: nn.Module) -> list[int]:
-    size = cell.state_size
-    if isinstance(size, int):
-        return [size]
-    flat: list[int] = []
-    for item in size:
-        flat.extend([item] if isinstance(item, int) else list(item))
-    return flat
-
-
-def _output_size(cell: nn.Module) -> int:
-    size = getattr(cell, "output_size", None)
-    return size if size is not None else _state_sizes(cell)[0]
-
-
-def run_loop(
-    cell: nn.Module,
-    x: torch.Tensor,
-    mask: torch.Tensor | None,
-    states: list[torch.Tensor],
-    zero_output_for_mask: bool,
-) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Runs ``cell`` step by step over batch-major ``x`` in processing order.
-
-    Keras 2 semantics: at a masked step the states carry over unchanged and the output is
-    zero (``zero_output_for_mask``) or the previous step's output (zero before any).
-
-    Returns:
-        ``(outputs (batch, time, output_size), final_states)``.
-    """
-    builtin = isinstance(cell, _Cell)
-    # unbind, not inputs[:, t]: indexing's backward would write a zero (batch, time, ...)
-    # tensor per step, quadratic in time; unbind's stacks the step gradients once.
-    steps = (cell.project_inputs(x) if builtin else x).unbind(1)
-    valid_steps = None if mask is None else mask.unsqueeze(-1).unbind(1)
-    step = cell.step_function() if builtin else None
-    outputs = []
-    previous = None
-    for t, step_input in enumerate(steps):
-        if builtin:
-            output, new_states = step(step_input, states)
-        else:
-            output, new_states = cell(step_input, states)
-            new_states = [new_states] if torch.is_tensor(new_states) else list(new_states)
-        if valid_steps is not None:
-            valid = valid_steps[t]
-            if previous is None or zero_output_for_mask:
-                previous = torch.zeros_like(output)
-            output = torch.where(valid, output, previous)
-            new_states = [torch.where(valid, new, old) for new, old in zip(new_states, states)]
-        states = new_states
-        previous = output
-        outputs.append(output)
-    if not outputs:
-        return x.new_zeros(x.shape[0], 0, _output_size(cell)), states
-    return torch.stack(outputs, dim=1), states
 
 
 class RNN(Layer):
@@ -96,6 +47,10 @@ class RNN(Layer):
         unroll: accepted for Keras compatibility; the math is the same either way.
         time_major: inputs and sequence outputs are ``(time, batch, ...)``.
         zero_output_for_mask: output zeros at masked steps instead of the previous output.
+        use_fused: ``"auto"`` (default): run PyTorch's fused kernel whenever it computes the
+            call exactly, else the step loop; ``True``: always the fused kernel, or a
+            ValueError saying why it cannot; ``False``: always the step loop. (Keras 3's
+            ``use_cudnn``.) The numbers are the same either way, to float round-off.
         **kwargs: base layer arguments (``name``, ``dtype``, ``input_shape``, ...).
 
     Call arguments:
@@ -127,6 +82,7 @@ class RNN(Layer):
         time_major: bool = False,
         zero_output_for_mask: bool = False,
         input_length: int | None = None,
+        use_fused: str | bool = "auto",
         **kwargs: Any,
     ):
         input_dim = kwargs.pop("input_dim", None)
@@ -149,8 +105,13 @@ class RNN(Layer):
                 raise ValueError(f"{owner}: {key} must be a bool. Received: {key}={value!r}.")
             setattr(self, key, value)
         self.zero_output_for_mask = bool(zero_output_for_mask)
+        if not (use_fused is True or use_fused is False or use_fused == "auto"):
+            raise ValueError(
+                f"{owner}: use_fused must be 'auto', True or False. "
+                f"Received: use_fused={use_fused!r}."
+            )
+        self.use_fused = use_fused
         self._states: list[torch.Tensor] | None = None
-        self._cell_takes_training = "training" in inspect.signature(cell.forward).parameters
         self._build_from_constructor()
 
     # -- building ---------------------------------------------------------------------------
@@ -181,7 +142,7 @@ class RNN(Layer):
 
     @property
     def state_count(self) -> int:
-        return len(_state_sizes(self.cell))
+        return len(flat_state_sizes(self.cell))
 
     @property
     def units(self) -> int:
@@ -229,7 +190,7 @@ class RNN(Layer):
                 f"{owner}: initial_state must be a list of {self.state_count} tensors. "
                 f"Received: {type(initial_state).__name__}."
             )
-        sizes = _state_sizes(self.cell)
+        sizes = flat_state_sizes(self.cell)
         if len(initial_state) != len(sizes):
             raise ValueError(
                 f"{owner}: initial_state must hold {len(sizes)} tensor(s) of shapes "
@@ -256,17 +217,13 @@ class RNN(Layer):
             states.append(state.to(like.dtype))
         return states
 
-    def _zero_states(self, batch: int, like: torch.Tensor) -> list[torch.Tensor]:
-        if hasattr(self.cell, "get_initial_state") and isinstance(self.cell, Layer):
-            return self.cell.get_initial_state(batch, like)
-        return [like.new_zeros(batch, size) for size in _state_sizes(self.cell)]
-
-    def _initial_states(self, initial_state, batch, like):
+    def _initial_states(self, initial_state, batch, like) -> list[torch.Tensor] | None:
+        """The call's initial states: given, recorded (stateful), or ``None`` for zeros."""
         given = (
             None if initial_state is None else self._check_initial_state(initial_state, batch, like)
         )
         if not self.stateful:
-            return given if given is not None else self._zero_states(batch, like)
+            return given
         expected = getattr(self, "_stateful_batch", None)
         if expected is not None and expected != batch:
             raise ValueError(
@@ -275,7 +232,7 @@ class RNN(Layer):
             )
         self._stateful_batch = batch
         if self._states is None:
-            self._states = self._zero_states(batch, like)
+            self._states = zero_states(self.cell, batch, like)
         if given is None:
             return self._states
         # Keras 2 quirk: the recorded states win over initial_state unless they are all zero.
@@ -290,17 +247,14 @@ class RNN(Layer):
         training: bool | None = None,
         initial_state: list[torch.Tensor] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
-        x, mask, training = self._prepare_inputs(inputs, mask, training)
-        states = self._initial_states(initial_state, x.shape[0], x)
-        if self.go_backwards:
-            x = x.flip(1)
-            mask = None if mask is None else mask.flip(1)
-        outputs, states = self._run_sequence(x, mask, states, training)
+        x, mask = self._prepare_inputs(inputs, mask)
+        result = run_directions([self._direction(x, mask, training, initial_state)])
+        (output,), (states,) = result.outputs, result.states
         self._keep_states(states)
-        return self._format_outputs(outputs, states)
+        return self._format_outputs(output, states)
 
-    def _prepare_inputs(self, inputs, mask, training):
-        """Validated batch-major inputs in the layer's dtype, the mask and ``training``."""
+    def _prepare_inputs(self, inputs, mask):
+        """Validated batch-major inputs (in the layer's dtype) and mask."""
         inputs = self._check_inputs(inputs)
         # As in Keras, a time-major layer's mask is time-major too: (time, batch).
         layout = "(time, batch)" if self.time_major else "(batch, time)"
@@ -308,33 +262,50 @@ class RNN(Layer):
         if self.time_major:
             inputs = inputs.transpose(0, 1)
             mask = None if mask is None else mask.transpose(0, 1)
-        x = inputs
-        x = x.to(self._dtype) if x.dtype != self._dtype and not torch.is_autocast_enabled() else x
+        return self._in_dtype(inputs), mask
+
+    def _in_dtype(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == self._dtype or torch.is_autocast_enabled():
+            return x
+        return x.to(self._dtype)
+
+    def _direction(self, x, mask, training, initial_state) -> Direction:
+        """This call's direction for ``run_directions``: initial states and dropout masks.
+
+        Args:
+            x: batch-major inputs from ``_prepare_inputs`` (this layer's or, in a
+                ``Bidirectional``, the other direction's).
+            mask: the mask from ``_prepare_inputs``.
+            training: the call's ``training`` argument (``None`` follows ``self.training``).
+            initial_state: the call's ``initial_state`` argument.
+        """
+        x = self._in_dtype(x)
         training = self.training if training is None else bool(training)
-        return x, mask, training
+        if isinstance(self.cell, _Cell):
+            self.cell.reset_dropout_masks(x, training)
+        return Direction(
+            owner=self._owner(),
+            cell=self.cell,
+            x=x,
+            mask=mask,
+            states=self._initial_states(initial_state, x.shape[0], x),
+            reverse=self.go_backwards,
+            return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask,
+            training=training,
+            use_fused=self.use_fused,
+        )
 
     def _keep_states(self, states: list[torch.Tensor]) -> None:
         if self.stateful:
             self._states = [s.detach() for s in states]
 
-    def _run_sequence(self, x, mask, states, training):
-        """The one place that chooses the fused kernel or the step loop."""
-        if isinstance(self.cell, _Cell):
-            self.cell.reset_dropout_masks(x, training)
-            # The fused kernels refuse zero time steps; the loop returns the initial states.
-            if x.shape[1] > 0 and _fused.supports(self.cell, training):
-                return _fused.run(self.cell, x, mask, states, self.zero_output_for_mask)
-        elif training and self._cell_takes_training:
-            return run_loop(_TrainingCell(self.cell), x, mask, states, self.zero_output_for_mask)
-        return run_loop(self.cell, x, mask, states, self.zero_output_for_mask)
-
-    def _format_outputs(self, outputs: torch.Tensor, states: list[torch.Tensor]):
+    def _format_outputs(self, output: torch.Tensor, states: list[torch.Tensor]):
+        """Keras's outputs from ``run_directions``'s: the sequence in reading order, in the
+        layer's layout, and the states after it with ``return_state``."""
         if self.return_sequences:
-            output = outputs.transpose(0, 1) if self.time_major else outputs
-        elif outputs.shape[1] == 0:
-            output = outputs.new_zeros(outputs.shape[0], outputs.shape[2])
-        else:
-            output = outputs[:, -1]
+            output = output.flip(1) if self.go_backwards else output
+            output = output.transpose(0, 1) if self.time_major else output
         if self.return_state:
             return [output, *states]
         return output
@@ -367,7 +338,7 @@ class RNN(Layer):
             if batch is None:
                 self._states = None  # zeros are made at the first call, once the batch is known
                 return
-            self._states = self._zero_states(batch, like.detach())
+            self._states = zero_states(self.cell, batch, like.detach())
             return
         if not isinstance(states, (list, tuple)):
             states = [states]
@@ -390,13 +361,13 @@ class RNN(Layer):
     def compute_output_shape(self, input_shape: tuple) -> Any:
         input_shape = tuple(input_shape)
         batch, time = (input_shape[1], input_shape[0]) if self.time_major else input_shape[:2]
-        units = _output_size(self.cell)
+        units = cell_output_size(self.cell)
         if self.return_sequences:
             output = (time, batch, units) if self.time_major else (batch, time, units)
         else:
             output = (batch, units)
         if self.return_state:
-            return [output] + [(batch, size) for size in _state_sizes(self.cell)]
+            return [output] + [(batch, size) for size in flat_state_sizes(self.cell)]
         return output
 
     def compute_mask(self, inputs: Any, mask: torch.Tensor | None = None) -> Any:
@@ -411,11 +382,11 @@ class RNN(Layer):
         config = {key: getattr(self, key) for key in _RNN_KEYS}
         if self.zero_output_for_mask:
             config["zero_output_for_mask"] = True
+        if self.use_fused != "auto":  # birnn's own key: tf-keras configs stay key for key
+            config["use_fused"] = self.use_fused
         return config
 
     def get_config(self) -> dict[str, Any]:
-        from ._serialization import serialize
-
         config = super().get_config()
         config["cell"] = serialize(self.cell)
         config.update(self._rnn_config())
@@ -423,8 +394,6 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> RNN:
-        from ._serialization import deserialize
-
         config = dict(config)
         cell = config.pop("cell")
         if isinstance(cell, list):
@@ -436,17 +405,6 @@ class RNN(Layer):
     def extra_repr(self) -> str:
         flags = [key for key in _RNN_KEYS if getattr(self, key)]
         return f"name={self.name!r}" + "".join(f", {flag}=True" for flag in flags)
-
-
-class _TrainingCell(nn.Module):
-    """Calls a user cell with ``training=True`` at every step."""
-
-    def __init__(self, cell: nn.Module):
-        super().__init__()
-        self.cell = cell
-
-    def forward(self, inputs, states):
-        return self.cell(inputs, states, training=True)
 
 
 class _CellLayer(RNN):
@@ -487,7 +445,12 @@ class _CellLayer(RNN):
         return f"units={self.cell.units}, " + super().extra_repr()
 
 
-_RNN_LAYER_KEYS = set(_RNN_KEYS) | {"zero_output_for_mask", "input_length", "input_dim"}
+_RNN_LAYER_KEYS = set(_RNN_KEYS) | {
+    "zero_output_for_mask",
+    "input_length",
+    "input_dim",
+    "use_fused",
+}
 _CELL_KEYS = {
     "activation",
     "recurrent_activation",

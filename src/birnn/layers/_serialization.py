@@ -12,6 +12,8 @@ from typing import Any
 
 from torch import nn
 
+from ._keras3_config import keras3_to_keras2_config
+
 _REGISTRY: dict[str, type] = {}
 
 
@@ -77,8 +79,6 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
         >>> type(layer).__name__, layer.cell.units
         ('GRU', 2)
     """
-    from ..saving._keras3 import keras3_to_keras2_config
-
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             "deserialize: expected a dict with 'class_name' and 'config'. "

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ._layer import Layer
+from ._serialization import deserialize, serialize
 
 
 class StackedRNNCells(Layer):
@@ -91,16 +92,12 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self) -> dict[str, Any]:
-        from ._serialization import serialize
-
         config = super().get_config()
         config["cells"] = [serialize(cell) for cell in self.cells]
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None):
-        from ._serialization import deserialize
-
         config = dict(config)
         cells = [deserialize(c, custom_objects) for c in config.pop("cells")]
         return cls(cells, **config)

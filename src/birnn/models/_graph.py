@@ -295,3 +295,7 @@ def run_plan(
                 output_masks = [None] * len(outputs)
         for slot, mask in zip(step.outputs, output_masks):
             masks[slot] = mask
+            if mask is not None and torch.is_tensor(values[slot]):
+                # Layers that read their inputs' masks themselves (MultiHeadAttention's
+                # query and value) find them where Keras leaves them.
+                values[slot]._keras_mask = mask

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,10 @@ import torch
 from torch import nn
 
 from .. import optimizers as optimizers_module
+from .._version import __version__
 from ..layers._layer import Layer
-from . import _data
+from . import _batches, _data
+from ._model_files import load_weights_into, save_model_file
 from ._objectives import Objectives
 from ._progbar import History, Progbar
 
@@ -250,7 +253,9 @@ class Model(Layer):
         return _data.as_tensor(x, name, self._input_float_dtype())
 
     def _as_targets(self, y: Any, name: str) -> list[torch.Tensor]:
-        """``y`` as one target tensor per output."""
+        """``y`` as one target tensor per output (a list of them is taken as it is)."""
+        if isinstance(y, list) and len(y) == 1 and torch.is_tensor(y[0]):
+            y = y[0]
         return [_data.as_tensor(y, name, self._input_float_dtype())]
 
     def _output_list(self, y_pred: Any) -> list[torch.Tensor]:
@@ -295,15 +300,77 @@ class Model(Layer):
         _data.check_same_length(x, y, x_name, y_name)
         return x, y
 
-    def _run_epoch(self, step, x, y, batch_size, shuffle, progbar) -> dict[str, float]:
-        """Runs ``step`` on every batch; the progress bar shows all but the final update."""
-        running = self._new_running()
+    def _batch_source(
+        self, method, x, y, batch_size, shuffle, names=("x", "y"), needs_targets=True
+    ) -> tuple[partial, int | None]:
+        """One pass of ``(x, y)`` batches on the model's device, as a function to call per
+        epoch, and the number of batches per pass (``None`` when a loader has no length).
+
+        ``x`` is an array (with targets ``y`` when ``needs_targets``) or an iterable of
+        batches (``y`` is ``None``).
+        """
+        if not _batches.is_batches(x):
+            _batches.check_not_a_dataset(x, names[0])
+            if needs_targets:
+                x, y = self._tensors(x, y, *names)
+            else:
+                x = self._as_inputs(x, names[0])
+            batch_size = _data.check_batch_size(batch_size)
+            source = partial(_batches.array_batches, x, y, batch_size, shuffle, self._device())
+            return source, -(-_data.sample_count(x) // batch_size)
+        for name, value in (("y", y), ("batch_size", batch_size)):
+            if value is not None:
+                raise ValueError(
+                    f"{method}: {name} must be None when x is an iterable of batches (its "
+                    f"batches hold the targets and set the batch size). Received: "
+                    f"{name}={value!r:.100}."
+                )
+        return partial(self._loader_batches, x, method, needs_targets), _batches.batch_count(x)
+
+    def _validation_source(self, validation_data, batch_size) -> partial:
+        """``fit``'s validation batches: from ``(x_val, y_val)`` or a loader of them."""
+        if _batches.is_batches(validation_data):
+            return self._batch_source("fit: validation_data", validation_data, None, None, False)[0]
+        if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
+            raise ValueError(
+                "fit: validation_data must be a tuple (x_val, y_val) or an iterable of "
+                f"(x_val, y_val) batches such as a DataLoader. Received: "
+                f"{_batches.describe(validation_data)}."
+            )
+        names = ("validation_data[0]", "validation_data[1]")
+        return self._batch_source("fit", *validation_data, batch_size, False, names)[0]
+
+    def _loader_batches(self, loader, method: str, needs_targets: bool):
+        """A loader's batches as ``(x, y)`` tensors on the model's device (``y`` may be
+        ``None`` unless ``needs_targets``)."""
         device = self._device()
-        count = _data.sample_count(x)
-        for index, batch in enumerate(_data.batch_indices(count, batch_size, shuffle)):
-            step(_data.take(x, batch, device), _data.take(y, batch, device), running)
-            if progbar is not None and index + 1 < progbar.target:
-                progbar.update(index + 1, [(k, mean.result()) for k, mean in running.items()])
+        number = -1
+        for number, batch in enumerate(loader):
+            x, y = _batches.unpack_batch(batch, method, number, needs_targets)
+            names = (f"{method}: batch {number}'s x", f"{method}: batch {number}'s y")
+            if y is None or not needs_targets:
+                yield _data.take(self._as_inputs(x, names[0]), None, device), None
+            else:
+                x, y = self._tensors(x, y, *names)
+                yield _data.take(x, None, device), _data.take(y, None, device)
+        if number < 0:
+            raise ValueError(
+                f"{method}: expected at least one batch from {type(loader).__name__}. Received: "
+                "none (an iterator is used up after one pass: give a DataLoader or another "
+                "object that can be iterated again)."
+            )
+
+    def _run_epoch(self, step, batches, progbar) -> dict[str, float]:
+        """Runs ``step`` on every ``(x, y)`` batch; the progress bar shows all but the final
+        update, and learns the number of steps if it did not know it."""
+        running = self._new_running()
+        count = 0
+        for count, (x, y) in enumerate(batches, 1):
+            step(x, y, running)
+            if progbar is not None and (progbar.target is None or count < progbar.target):
+                progbar.update(count, [(k, mean.result()) for k, mean in running.items()])
+        if progbar is not None:
+            progbar.target = count
         return {name: mean.result() for name, mean in running.items()}
 
     def fit(
@@ -328,14 +395,17 @@ class Model(Layer):
         """Trains the model for ``epochs`` passes over ``(x, y)`` (Keras 2's ``Model.fit``).
 
         Args:
-            x: inputs, a numpy array or tensor (integer ids stay integer).
-            y: targets, a numpy array or tensor.
-            batch_size: samples per step (32).
+            x: inputs, a numpy array or tensor (integer ids stay integer); or a
+                ``torch.utils.data.DataLoader`` or any other iterable of ``(x, y)`` batches
+                (lists count as tuples), iterated once per epoch.
+            y: targets, a numpy array or tensor; ``None`` when ``x`` holds batches.
+            batch_size: samples per step (32); ``None`` when ``x`` holds batches.
             epochs: the index of the last epoch (``initial_epoch`` is the first).
             verbose: 0 silent, 1 (``'auto'``) progress bar, 2 one line per epoch.
             validation_split: the fraction of samples, taken from the end before
                 shuffling, held out to compute ``val_*`` after each epoch.
-            validation_data: ``(x_val, y_val)``; overrides ``validation_split``.
+            validation_data: ``(x_val, y_val)``, or an iterable of ``(x_val, y_val)``
+                batches; overrides ``validation_split``.
             shuffle: reshuffle the training samples every epoch.
             initial_epoch: the epoch to start from.
             validation_batch_size: batch size for validation (``batch_size``).
@@ -361,45 +431,39 @@ class Model(Layer):
         )
         self._check_compiled("fit")
         verbose = _verbosity(verbose)
-        batch_size = _data.check_batch_size(batch_size)
+        batch_size = None if batch_size is None else _data.check_batch_size(batch_size)
         epochs = _data.check_int(epochs, "epochs", 0)
         initial_epoch = _data.check_int(initial_epoch, "initial_epoch", 0)
         validation_freq = _data.check_int(validation_freq, "validation_freq", 1)
         validation_split = _data.check_validation_split(validation_split)
-        x, y = self._tensors(x, y)
+        if validation_split and validation_data is None:
+            if _batches.is_batches(x):
+                raise ValueError(
+                    "fit: validation_split needs x and y as arrays (it holds out their last "
+                    f"samples). Received: x of type {type(x).__name__}; pass the validation "
+                    "batches as validation_data instead."
+                )
+            x, y = self._tensors(x, y)
+            x, y, validation_data = _data.split_validation(x, y, validation_split)
         validation = None
         if validation_data is not None:
-            if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
-                raise ValueError(
-                    "fit: validation_data must be a tuple (x_val, y_val). Received: "
-                    f"{type(validation_data).__name__} of length {len(validation_data)}."
-                    if isinstance(validation_data, (list, tuple))
-                    else f"fit: validation_data must be a tuple (x_val, y_val). Received: "
-                    f"{type(validation_data).__name__}."
-                )
-            validation = self._tensors(*validation_data, "validation_data[0]", "validation_data[1]")
-        elif validation_split:
-            x, y, validation = _data.split_validation(x, y, validation_split)
-        steps = -(-_data.sample_count(x) // batch_size)
+            validation = self._validation_source(
+                validation_data, validation_batch_size or batch_size
+            )
+        train, steps = self._batch_source("fit", x, y, batch_size, shuffle)
         history = History(self, {"verbose": verbose, "epochs": epochs, "steps": steps})
         with _Modes(self, training=True):
             for epoch in range(initial_epoch, epochs):
                 if verbose and epochs > 1:
                     print(f"Epoch {epoch + 1}/{epochs}")
                 progbar = Progbar(steps, verbose) if verbose else None
-                logs = self._run_epoch(self._train_batch, x, y, batch_size, shuffle, progbar)
+                logs = self._run_epoch(self._train_batch, train(), progbar)
                 if validation is not None and (epoch + 1) % validation_freq == 0:
                     with _Modes(self, training=False):
-                        val_logs = self._run_epoch(
-                            self._test_batch,
-                            *validation,
-                            _data.check_batch_size(validation_batch_size or batch_size),
-                            False,
-                            None,
-                        )
+                        val_logs = self._run_epoch(self._test_batch, validation(), None)
                     logs.update({f"val_{name}": value for name, value in val_logs.items()})
                 if progbar is not None:
-                    progbar.update(steps, list(logs.items()))
+                    progbar.update(progbar.target, list(logs.items()))
                 history.record(epoch, logs)
         return history
 
@@ -416,6 +480,9 @@ class Model(Layer):
         **kwargs: Any,
     ) -> float | list[float] | dict[str, float]:
         """Returns the loss (and metrics) on ``(x, y)`` in inference mode.
+
+        ``x`` may also be a ``DataLoader`` or any iterable of ``(x, y)`` batches (then ``y``
+        and ``batch_size`` stay ``None``), as in ``fit``.
 
         Returns:
             The loss when no metrics were compiled, else ``[loss, *metrics]``; with
@@ -434,11 +501,10 @@ class Model(Layer):
         _refuse("evaluate", sample_weight=sample_weight, steps=steps, callbacks=callbacks)
         self._check_compiled("evaluate")
         verbose = _verbosity(verbose)
-        batch_size = _data.check_batch_size(batch_size)
-        x, y = self._tensors(x, y)
-        progbar = Progbar(-(-_data.sample_count(x) // batch_size), verbose) if verbose else None
+        batches, steps = self._batch_source("evaluate", x, y, batch_size, False)
+        progbar = Progbar(steps, verbose) if verbose else None
         with _Modes(self, training=False):
-            logs = self._run_epoch(self._test_batch, x, y, batch_size, False, progbar)
+            logs = self._run_epoch(self._test_batch, batches(), progbar)
         if progbar is not None:
             progbar.update(progbar.target, list(logs.items()))
         return _keras_results(logs, return_dict)
@@ -455,6 +521,9 @@ class Model(Layer):
     ) -> np.ndarray | list[np.ndarray]:
         """Returns the model's outputs on ``x`` as numpy, computed in batches in eval mode.
 
+        ``x`` may also be a ``DataLoader`` or any iterable of batches, each ``x``, ``(x,)``
+        or ``(x, y)`` (targets are ignored).
+
         Example:
             >>> from birnn.layers import Dense
             >>> from birnn.models import Sequential
@@ -466,17 +535,19 @@ class Model(Layer):
             raise TypeError(f"predict: unexpected argument(s) {sorted(kwargs)}.")
         _refuse("predict", steps=steps, callbacks=callbacks)
         verbose = _verbosity(verbose)
-        batch_size = _data.check_batch_size(batch_size)
-        x = self._as_inputs(x, "x")
-        device = self._device()
-        count = _data.sample_count(x)
-        progbar = Progbar(-(-count // batch_size), verbose) if verbose else None
+        batches, steps = self._batch_source(
+            "predict", x, None, batch_size, False, needs_targets=False
+        )
+        progbar = Progbar(steps, verbose) if verbose else None
         outputs: list[Any] = []
         with _Modes(self, training=False):
-            for index, batch in enumerate(_data.batch_indices(count, batch_size, False)):
-                outputs.append(self(_data.take(x, batch, device), training=False))
+            for index, (batch, _) in enumerate(batches()):
+                outputs.append(self(batch, training=False))
                 if progbar is not None:
                     progbar.update(index + 1, [])
+        if progbar is not None and progbar.target is None:
+            progbar.target = len(outputs)
+            progbar.update(len(outputs), [])
         if not outputs:
             raise ValueError("predict: x must hold at least one sample. Received: 0 samples.")
         return _data.concatenate(outputs)
@@ -509,8 +580,6 @@ class Model(Layer):
 
     def to_json(self, **kwargs: Any) -> str:
         """The model's config as JSON, in tf-keras 2.x's ``to_json()`` form."""
-        from .. import __version__
-
         return json.dumps(
             {
                 "class_name": type(self).__name__,
@@ -532,16 +601,12 @@ class Model(Layer):
             ValueError: for a ``.h5``/``.keras`` path, or an existing file when
                 ``overwrite=False``.
         """
-        from ..saving import _birnn_format
-
         _refuse("save", **{k: v for k, v in kwargs.items() if k != "save_format"})
-        _birnn_format.save(self, filepath, overwrite=overwrite, include_config=True)
+        save_model_file(self, filepath, overwrite=overwrite, include_config=True)
 
     def save_weights(self, filepath: str | os.PathLike, overwrite: bool = True) -> None:
         """Saves the weights in birnn's format (safetensors); ``load_weights`` reads them."""
-        from ..saving import _birnn_format
-
-        _birnn_format.save(self, filepath, overwrite=overwrite, include_config=False)
+        save_model_file(self, filepath, overwrite=overwrite, include_config=False)
 
     def load_weights(self, filepath: str | os.PathLike, **kwargs: Any) -> None:
         """Loads weights saved by ``save``/``save_weights``, or from a Keras file.
@@ -554,8 +619,6 @@ class Model(Layer):
         Raises:
             ValueError: if the file is not a weights file, or a layer or shape differs.
         """
-        from ..saving._load import load_weights_into
-
         _refuse("load_weights", **{k: v for k, v in kwargs.items() if k != "by_name"})
         load_weights_into(self, filepath)
 

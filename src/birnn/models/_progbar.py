@@ -47,6 +47,9 @@ def _format_time_per_step(seconds: float, unit: str) -> str:
 class Progbar:
     """Keras 2's progress bar: ``4/4 [======] - 0s 3ms/step - loss: 1.6094``.
 
+    ``target`` is the number of steps, or ``None`` when unknown (a loader without a
+    length): the bar then shows ``3/Unknown`` until the caller sets ``target``.
+
     With ``verbose=1`` the bar redraws in place on a terminal and is printed once, when
     done, elsewhere (logs, notebooks' captured output). With ``verbose=2`` only the final
     line is printed, without the bar.
@@ -63,7 +66,7 @@ class Progbar:
     width = 30
 
     def __init__(
-        self, target: int, verbose: int = 1, stream: TextIO | None = None, unit: str = "step"
+        self, target: int | None, verbose: int = 1, stream: TextIO | None = None, unit: str = "step"
     ):
         self.target = target
         self.verbose = verbose
@@ -74,6 +77,8 @@ class Progbar:
         self._last_width = 0
 
     def _bar(self, current: int) -> str:
+        if self.target is None:
+            return f"{current}/Unknown"
         digits = len(str(self.target))
         bar = f"{current:{digits}d}/{self.target} ["
         filled = int(self.width * current / self.target) if self.target else self.width
@@ -83,7 +88,7 @@ class Progbar:
 
     def update(self, current: int, values: list[tuple[str, float]]) -> None:
         """Shows progress ``current`` of ``target`` with the running metric values."""
-        done = current >= self.target
+        done = self.target is not None and current >= self.target
         if self.verbose == 2 and not done or self.verbose == 0:
             return
         if self.verbose == 1 and not done and not self._dynamic:
@@ -95,6 +100,8 @@ class Progbar:
             line = f"{current}/{self.target} - {elapsed:.0f}s{metrics}"
             line += f" - {elapsed:.0f}s/epoch - {per_step}"
         elif done:
+            line = f"{self._bar(current)} - {elapsed:.0f}s {per_step}{metrics}"
+        elif self.target is None:
             line = f"{self._bar(current)} - {elapsed:.0f}s {per_step}{metrics}"
         else:
             eta = elapsed / max(current, 1) * (self.target - current)

@@ -18,7 +18,6 @@ import json
 import os
 import struct
 import tempfile
-from typing import Any
 
 import torch
 
@@ -28,7 +27,7 @@ _KERAS_EXTENSIONS = (".h5", ".hdf5", ".keras")
 _MAX_HEADER = 100 * 2**20
 
 
-def _header(path: str) -> dict | None:
+def safetensors_header(path: str) -> dict | None:
     """The safetensors JSON header, ``None`` if the file does not start like one.
 
     Raises:
@@ -71,20 +70,32 @@ def is_birnn_file(path: str | os.PathLike) -> bool:
     path = os.fspath(path)
     if not os.path.isfile(path):
         return False
-    header = _header(path)
+    header = safetensors_header(path)
     return header is not None and (header.get("__metadata__") or {}).get("format") == FORMAT
 
 
-def save(model: Any, filepath: str | os.PathLike, overwrite: bool, include_config: bool) -> None:
-    """Writes ``model``'s weights (and config) to ``filepath``; see the module docstring.
+def write(
+    filepath: str | os.PathLike,
+    layers: list[tuple[str, list[torch.Tensor]]],
+    config: str | None,
+    compile_config: dict | None,
+    birnn_version: str,
+    overwrite: bool,
+) -> None:
+    """Writes a birnn file; see the module docstring.
+
+    Args:
+        filepath: the path; not a Keras extension.
+        layers: ``(layer name, weights in get_weights() order)`` for every layer.
+        config: the model's ``to_json()`` for a model file, ``None`` for a weights file.
+        compile_config: the ``compile`` arguments to keep (model files), or ``None``.
+        birnn_version: the writing birnn's version.
+        overwrite: whether an existing file may be replaced.
 
     Raises:
-        ValueError: for Keras extensions, an existing file with ``overwrite=False``, an
-            unbuilt model, or a layer without a config (``include_config``).
+        ValueError: for Keras extensions, or an existing file with ``overwrite=False``.
     """
     from safetensors.torch import save_file
-
-    from .. import __version__
 
     path = os.fspath(filepath)
     if path.lower().endswith(_KERAS_EXTENSIONS):
@@ -94,26 +105,21 @@ def save(model: Any, filepath: str | os.PathLike, overwrite: bool, include_confi
         )
     if os.path.exists(path) and not overwrite:
         raise ValueError(f"save: {path!r} exists. Expected overwrite=True or a new path.")
-    model._check_built("save")
     tensors: dict[str, torch.Tensor] = {}
-    layout = []
-    for layer in model.layers:
-        name = getattr(layer, "name", None) or type(layer).__name__
-        weights = model._layer_weights(layer)
-        layout.append([name, len(weights)])
+    for name, weights in layers:
         for index, weight in enumerate(weights):
             tensors[f"{name}/{index}"] = weight.detach().cpu().contiguous().clone()
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "kind": "model" if include_config else "weights",
-        "birnn_version": __version__,
-        "layers": json.dumps(layout),
+        "kind": "weights" if config is None else "model",
+        "birnn_version": birnn_version,
+        "layers": json.dumps([[name, len(weights)] for name, weights in layers]),
     }
-    if include_config:
-        metadata["config"] = model.to_json()
-        if model._compile_config is not None:
-            metadata["compile_config"] = json.dumps(model._compile_config)
+    if config is not None:
+        metadata["config"] = config
+        if compile_config is not None:
+            metadata["compile_config"] = json.dumps(compile_config)
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".birnn-", suffix=".tmp")
     os.close(handle)

@@ -35,9 +35,8 @@ import h5py
 import numpy as np
 
 from . import _legacy_h5, _saving_lib_h5
+from ._formats import file_format
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
 _WEIGHTS = "model.weights.h5"
@@ -65,42 +64,17 @@ class KerasFile:
     format: str
 
 
-def _sniff(path: str) -> str:
-    """Returns `"hdf5"` or `"zip"` from the file's first bytes."""
-    if not os.path.exists(path):
-        raise ValueError(
-            f"Expected `path` to be an existing Keras file. Received: path={path!r} (no such file)."
-        )
-    if os.path.isdir(path):
-        raise ValueError(
-            f"Expected `path` to be a Keras file. Received: path={path!r} (a directory; "
-            "TensorFlow SavedModel directories are not supported)."
-        )
-    kind = sniff(path)
-    if kind is None:
-        raise ValueError(
-            "Expected `path` to be a Keras file: an HDF5 file (`.h5`) or a zip archive "
-            f"(`.keras`). Received: path={path!r}, whose first bytes {first_bytes(path)!r} "
-            "are neither."
-        )
-    return kind
-
-
-def first_bytes(path: str, count: int = 8) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(count)
-
-
-def sniff(path: str) -> str | None:
-    """`"hdf5"`, `"zip"` or `None`, from the first bytes of the existing file `path`."""
-    head = first_bytes(path)
-    if head.startswith(_HDF5_SIGNATURE):
-        return "hdf5"
-    if head[:4] in _ZIP_SIGNATURES:
-        return "zip"
-    if h5py.is_hdf5(path):  # An HDF5 file behind a user block.
-        return "hdf5"
-    return None
+def _keras_format(path: str) -> str:
+    """Returns `"hdf5"` or `"zip"` from the file's content."""
+    kind, why = file_format(path)
+    if kind in ("hdf5", "zip"):
+        return kind
+    if kind == "birnn":
+        why = "a birnn file; birnn.models.load_model reads it"
+    raise ValueError(
+        "Expected `path` to be a Keras file: an HDF5 file (`.h5`) or a zip archive "
+        f"(`.keras`). Received: path={path!r} ({why})."
+    )
 
 
 def _open_hdf5(source: Any, path: str) -> h5py.File:
@@ -224,7 +198,7 @@ def read_keras_config(path: str | os.PathLike) -> dict:
         ValueError: as `read_keras_file`, for what the config needs.
     """
     path = os.fspath(path)
-    if _sniff(path) == "zip":
+    if _keras_format(path) == "zip":
         return _read_archive_config(path)
     with _open_hdf5(path, path) as f:
         try:
@@ -280,7 +254,7 @@ def read_keras_file(path: str | os.PathLike) -> KerasFile:
             members), or has no weights group for a layer named in the config.
     """
     path = os.fspath(path)
-    if _sniff(path) == "hdf5":
+    if _keras_format(path) == "hdf5":
         return _read_h5_model(path)
     config, metadata, h5_bytes = _read_archive(path)
     version = str(metadata.get("keras_version", "unknown"))
@@ -323,7 +297,7 @@ def read_weights_file(
             or a layer of `config` has no weights group.
     """
     path = os.fspath(path)
-    if _sniff(path) == "zip":
+    if _keras_format(path) == "zip":
         own_config, _, h5_bytes = _read_archive(path)
         if config is None:
             return _read_archive_weights(h5_bytes, own_config, path, check_names=True)

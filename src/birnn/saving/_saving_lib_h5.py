@@ -188,6 +188,12 @@ def _layer_arrays(group: Any, layer_config: dict, where: str, path: str) -> list
             f"{where}/cells",
             path,
         )
+    elif class_name == "MultiHeadAttention":
+        # Its projections are sublayers, in get_weights() order query, key, value, output
+        # (tf-keras prefixes their attribute names with "_", Keras 3 does not).
+        for role in ("query", "key", "value", "output"):
+            key = f"_{role}_dense" if f"_{role}_dense" in group else f"{role}_dense"
+            arrays += _own_vars(_child(group, key, where, path), f"{where}/{key}", path)
     elif isinstance(config.get("layer"), dict):  # TimeDistributed and other wrappers.
         arrays += _layer_arrays(
             _child(group, "layer", where, path), config["layer"], f"{where}/layer", path

@@ -1,6 +1,12 @@
-"""The one place that knows PyTorch's fused RNN kernels and their weight layout.
+"""PyTorch's fused RNN kernels run with Keras 2's semantics: tensors in, tensors out.
 
-PyTorch's kernels (oneDNN on CPU, cuDNN on GPU) compute Keras's LSTM, GRU with
+This module knows the kernels and the weight layout, and nothing of layers: every
+function takes a ``mode`` (PyTorch's names: ``"LSTM"``, ``"GRU"``, ``"RNN_TANH"``,
+``"RNN_RELU"``), the Keras weight tensors ``(kernel, recurrent_kernel, bias)``, the
+inputs, the mask and the initial states. Which mode computes a cell exactly is the
+cell's business; which path runs a call is ``layers._dispatch``'s.
+
+The kernels (oneDNN on CPU, cuDNN on GPU) compute Keras's LSTM, GRU with
 ``reset_after=True`` and SimpleRNN exactly, given weights transposed to
 ``(gates * units, features)`` (the cells store them that way, so these are
 views), GRU gates reordered from Keras's ``z, r, h`` to PyTorch's ``r, z, n``,
@@ -15,71 +21,67 @@ gates to exactly 0 or 1 there: the LSTM input gate to 0 and forget gate to 1
 (the cell state passes unchanged) and output gate to 0 (``h`` is exactly 0),
 the GRU update gate to 1 (the state passes unchanged).
 
-Both directions of a ``Bidirectional`` run in one kernel call
-(``run_bidirectional``). The reverse direction reads a row's padding before
-its valid steps, so the state must also pass the padding unchanged on the way
-in: the GRU's does; the LSTM's ``h`` arrives as 0, and a nonzero initial ``h``
-is added back at the first valid step through more input channels (weighted
-by the recurrent kernel). SimpleRNN has no gate to do this, so masked
-SimpleRNNs run one call per direction.
+Both directions of a bidirectional call can run in one kernel call
+(``run_pair``). The reverse direction reads a row's padding before its valid
+steps, so the state must also pass the padding unchanged on the way in: the
+GRU's does; the LSTM's ``h`` arrives as 0, and a nonzero initial ``h`` is added
+back at the first valid step through more input channels (weighted by the
+recurrent kernel). SimpleRNN has no gate to do this (``pair_runs_masked``).
 """
 
 from __future__ import annotations
 
 import torch
 
-from . import activations
 from ._masks import compact_order, gather_steps
-from .layers._cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell
+
+MODES = ("LSTM", "GRU", "RNN_TANH", "RNN_RELU")
 
 # Pre-activation added at padded steps: sigmoid(-_SATURATE) == 0 and
 # sigmoid(_SATURATE) == 1 exactly in float32, float64 and bfloat16.
 _SATURATE = 1.0e4
 
-_FUSABLE_CELLS = (LSTMCell, GRUCell, SimpleRNNCell)
+_KERNELS = {
+    "LSTM": torch._VF.lstm,
+    "GRU": torch._VF.gru,
+    "RNN_TANH": torch._VF.rnn_tanh,
+    "RNN_RELU": torch._VF.rnn_relu,
+}
+
+KerasWeights = tuple  # (kernel, recurrent_kernel, bias or None), Keras's shapes
 
 
-def supports(cell: _Cell, training: bool) -> bool:
-    """Whether PyTorch's fused kernel computes exactly what ``cell`` computes in this call."""
-    if type(cell) not in _FUSABLE_CELLS:
-        return False
-    if training and (
-        cell.recurrent_dropout > 0.0 or (cell.dropout > 0.0 and cell._mask_count() > 1)
-    ):
-        return False
-    if type(cell) is SimpleRNNCell:
-        return cell.activation in (activations.tanh, activations.relu)
-    gated = cell.activation is activations.tanh and cell.recurrent_activation is activations.sigmoid
-    return gated if type(cell) is LSTMCell else gated and cell.reset_after
+def pair_runs_masked(mode: str) -> bool:
+    """Whether ``run_pair`` computes a masked call of ``mode``: its gates must carry the
+    state through padding, which SimpleRNN has none of.
 
-
-def supports_pair(forward_cell: _Cell, backward_cell: _Cell, training: bool, masked: bool) -> bool:
-    """Whether one bidirectional kernel call computes both cells exactly (``run_bidirectional``).
-
-    The cells must each be fusable and alike (class, units, bias, activations), draw no
-    input dropout mask (each direction would need its own), and, under a mask, have a gate
-    that carries the state through padding (not SimpleRNN).
+    Example:
+        >>> pair_runs_masked("GRU"), pair_runs_masked("RNN_TANH")
+        (True, False)
     """
-    if not (supports(forward_cell, training) and supports(backward_cell, training)):
-        return False
-    if training and (forward_cell.dropout > 0.0 or backward_cell.dropout > 0.0):
-        return False
-    if masked and type(forward_cell) is SimpleRNNCell:
-        return False
-    return type(forward_cell) is type(backward_cell) and all(
-        getattr(forward_cell, key, None) == getattr(backward_cell, key, None)
-        for key in ("units", "use_bias", "activation", "_dtype")
-    )
+    return mode in ("LSTM", "GRU")
 
 
-def torch_weights(cell: _Cell) -> list[torch.Tensor]:
-    """``[weight_ih, weight_hh, bias_ih, bias_hh]`` in PyTorch's layout (views where possible)."""
-    weights = [cell.kernel.t(), cell.recurrent_kernel.t()]
-    bias = cell.bias
-    if type(cell) is GRUCell:
-        weights = [_zr_to_rz(w) for w in weights]
-        return weights if bias is None else weights + [_zr_to_rz(bias[0]), _zr_to_rz(bias[1])]
-    return weights if bias is None else weights + [bias, bias.new_zeros(bias.shape)]
+def torch_weights(mode: str, weights: KerasWeights) -> list[torch.Tensor]:
+    """``[weight_ih, weight_hh, bias_ih, bias_hh]`` in PyTorch's layout (views where possible).
+
+    Args:
+        mode: one of ``MODES``.
+        weights: ``(kernel (features, gates * units), recurrent_kernel (units, gates * units),
+            bias)``; ``bias`` is ``None``, ``(gates * units,)``, or ``(2, 3 * units)`` for GRU
+            (input and recurrent biases).
+
+    Returns:
+        Two tensors without a bias, else four.
+    """
+    kernel, recurrent_kernel, bias = weights
+    torch_layout = [kernel.t(), recurrent_kernel.t()]
+    if mode == "GRU":
+        torch_layout = [_zr_to_rz(w) for w in torch_layout]
+        if bias is None:
+            return torch_layout
+        return torch_layout + [_zr_to_rz(bias[0]), _zr_to_rz(bias[1])]
+    return torch_layout if bias is None else torch_layout + [bias, bias.new_zeros(bias.shape)]
 
 
 def _zr_to_rz(weight: torch.Tensor) -> torch.Tensor:
@@ -88,18 +90,10 @@ def _zr_to_rz(weight: torch.Tensor) -> torch.Tensor:
     return torch.cat([r, z, h])
 
 
-def _kernel(cell: _Cell):
-    if type(cell) is LSTMCell:
-        return torch._VF.lstm
-    if type(cell) is GRUCell:
-        return torch._VF.gru
-    return torch._VF.rnn_tanh if cell.activation is activations.tanh else torch._VF.rnn_relu
-
-
 # torch.compile runs the fused kernels eagerly, as it does torch.nn.LSTM: AOTAutograd and
 # Inductor cannot trace PyTorch's CPU (oneDNN) RNN kernels.
 @torch.compiler.disable
-def _call_kernel(cell, x, states, weights, bidirectional=False):
+def _call_kernel(mode, x, states, weights, has_biases, bidirectional=False):
     """Runs the kernel on time-major ``x`` ``(time, batch, features)``, its own layout.
 
     Returns:
@@ -108,8 +102,7 @@ def _call_kernel(cell, x, states, weights, bidirectional=False):
     """
     hx = tuple(states) if len(states) > 1 else states[0]
     # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
-    has_biases = cell.bias is not None
-    result = _kernel(cell)(x, hx, weights, has_biases, 1, 0.0, False, bidirectional, False)
+    result = _KERNELS[mode](x, hx, weights, has_biases, 1, 0.0, False, bidirectional, False)
     return result[0], list(result[1:])
 
 
@@ -140,43 +133,73 @@ def _packed_inputs(x: torch.Tensor, mask: torch.Tensor):
     return packed, lengths, right_padded
 
 
-def _padding_column(cell: _Cell, like: torch.Tensor) -> torch.Tensor:
+def _padding_column(mode: str, like: torch.Tensor) -> torch.Tensor:
     """Input weights of the padding channel: the gate pre-activations it saturates."""
-    units = cell.units
+    units = like.shape[0] // {"LSTM": 4, "GRU": 3}.get(mode, 1)
     column = like.new_zeros(like.shape[0], 1)
-    if type(cell) is GRUCell:
+    if mode == "GRU":
         column[units : 2 * units] = _SATURATE  # update gate -> 1: h carries
-    elif type(cell) is LSTMCell:
+    elif mode == "LSTM":
         column[:units] = -_SATURATE  # input gate -> 0
         column[units : 2 * units] = _SATURATE  # forget gate -> 1: c carries
         column[3 * units :] = -_SATURATE  # output gate -> 0: h is exactly 0
     return column
 
 
+def _zero_at_padding(mode: str, packed_outputs: torch.Tensor, mask: torch.Tensor):
+    """Right-padded outputs with zeros at the padding (the LSTM's are exactly 0 already)."""
+    if mode == "LSTM":
+        return packed_outputs
+    return packed_outputs * mask.unsqueeze(-1).to(packed_outputs.dtype)
+
+
 def run(
-    cell: _Cell,
+    mode: str,
+    weights: KerasWeights,
     x: torch.Tensor,
     mask: torch.Tensor | None,
     states: list[torch.Tensor],
     zero_output_for_mask: bool,
+    input_dropout: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Runs ``cell`` over batch-major ``x`` (processing order) in one fused kernel call.
+    """Runs one direction over batch-major ``x`` in reading order, in one fused kernel call.
 
-    Same contract as the step loop: returns ``(outputs, final_states)`` with Keras 2's
-    masked-step semantics.
+    Same contract as the step loop, with Keras 2's masked-step semantics.
+
+    Args:
+        mode: one of ``MODES``.
+        weights: ``(kernel, recurrent_kernel, bias)`` in Keras's layout (``torch_weights``).
+        x: ``(batch, time, features)``, ``time > 0``, in the order the steps are read.
+        mask: optional bool ``(batch, time)``, ``True`` at valid steps.
+        states: the initial states, each ``(batch, units)`` (``[h, c]`` for LSTM).
+        zero_output_for_mask: output zeros at masked steps instead of the previous output.
+        input_dropout: optional ``(batch, features)`` multiplier of every step's input.
+
+    Returns:
+        ``(outputs (batch, time, units), final_states)``.
+
+    Example:
+        >>> kernel, recurrent = torch.ones(2, 1), torch.zeros(1, 1)
+        >>> outputs, (h,) = run("RNN_RELU", (kernel, recurrent, None), torch.ones(1, 3, 2),
+        ...                     None, [torch.zeros(1, 1)], False)
+        >>> outputs[0, :, 0].tolist(), h.tolist()
+        ([2.0, 2.0, 2.0], [[2.0]])
     """
-    input_masks = cell._masks[0]
-    if input_masks is not None:
-        x = x * input_masks[0].unsqueeze(1)
-    weights = torch_weights(cell)
+    if input_dropout is not None:
+        x = x * input_dropout.unsqueeze(1)
+    torch_layout = torch_weights(mode, weights)
     initial = [s.unsqueeze(0) for s in states]
     if mask is None:
-        outputs, final = _call_kernel(cell, _time_major(x), initial, weights)
+        outputs, final = _call_kernel(
+            mode, _time_major(x), initial, torch_layout, weights[2] is not None
+        )
         return outputs.transpose(0, 1), [s.squeeze(0) for s in final]
 
     packed, lengths, right_padded = _packed_inputs(x, mask)
-    weights[0] = torch.cat([weights[0], _padding_column(cell, weights[0])], dim=1)
-    packed_outputs, final = _call_kernel(cell, packed, initial, weights)
+    torch_layout[0] = torch.cat([torch_layout[0], _padding_column(mode, torch_layout[0])], dim=1)
+    packed_outputs, final = _call_kernel(
+        mode, packed, initial, torch_layout, weights[2] is not None
+    )
     packed_outputs = packed_outputs.transpose(0, 1)
     final = [s.squeeze(0) for s in final]
 
@@ -184,7 +207,7 @@ def run(
     last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
     final[0] = torch.where(has_steps, last, states[0])
     if right_padded and zero_output_for_mask:
-        return _zero_at_padding(cell, packed_outputs, mask), final
+        return _zero_at_padding(mode, packed_outputs, mask), final
 
     # Keras's output at step t is the output after the last valid step <= t (0 before any).
     seen = mask.long().cumsum(dim=1)  # ONNX's CumSum takes no bool
@@ -195,28 +218,25 @@ def run(
     return outputs * keep.unsqueeze(-1).to(outputs.dtype), final
 
 
-def _zero_at_padding(cell: _Cell, packed_outputs: torch.Tensor, mask: torch.Tensor):
-    """Right-padded outputs with zeros at the padding (the LSTM's are exactly 0 already)."""
-    if type(cell) is LSTMCell:
-        return packed_outputs
-    return packed_outputs * mask.unsqueeze(-1).to(packed_outputs.dtype)
-
-
-def run_bidirectional(
-    forward_cell: _Cell,
-    backward_cell: _Cell,
+def run_pair(
+    mode: str,
+    forward_weights: KerasWeights,
+    backward_weights: KerasWeights,
     x: torch.Tensor,
     mask: torch.Tensor | None,
     forward_states: list[torch.Tensor] | None,
     backward_states: list[torch.Tensor] | None,
     return_sequences: bool,
 ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
-    """Runs ``forward_cell`` over ``x`` and ``backward_cell`` over it from the end, in one
-    fused kernel call, with Keras 2's masked-step semantics (``supports_pair`` must hold).
+    """Runs one direction over ``x`` and another over it from the end, in one fused kernel
+    call, with Keras 2's masked-step semantics.
 
     Args:
-        forward_cell: the cell that reads the steps in input order.
-        backward_cell: the cell that reads them from the last to the first.
+        mode: one of ``MODES``; under a mask, one that ``pair_runs_masked``.
+        forward_weights: the weights of the direction that reads the steps in input order,
+            ``(kernel, recurrent_kernel, bias)`` in Keras's layout.
+        backward_weights: those of the direction that reads them from the last to the first;
+            of the same shapes.
         x: ``(batch, time, features)``, ``time > 0``.
         mask: optional bool ``(batch, time)``.
         forward_states, backward_states: each direction's initial states ``(batch, units)``,
@@ -230,51 +250,47 @@ def run_bidirectional(
         forward direction's half first.
     """
     batch, time = x.shape[:2]
-    units = forward_cell.units
-    lstm = type(forward_cell) is LSTMCell
+    units = forward_weights[1].shape[0]
+    lstm = mode == "LSTM"
     zeros = [x.new_zeros(batch, units)] * (2 if lstm else 1)
     given_backward = backward_states is not None
     forward_states = zeros if forward_states is None else forward_states
     backward_states = zeros if backward_states is None else backward_states
     states = [torch.stack(pair) for pair in zip(forward_states, backward_states)]
-    forward_weights, backward_weights = torch_weights(forward_cell), torch_weights(backward_cell)
+    has_biases = forward_weights[2] is not None
+    forward_layout = torch_weights(mode, forward_weights)
+    backward_layout = torch_weights(mode, backward_weights)
 
     if mask is None:
         outputs, final = _call_kernel(
-            forward_cell,
+            mode,
             _time_major(x),
             states,
-            forward_weights + backward_weights,
+            forward_layout + backward_layout,
+            has_biases,
             bidirectional=True,
         )
         forward_final, backward_final = [s[0] for s in final], [s[1] for s in final]
         if not return_sequences:
-            return (
-                torch.cat([forward_final[0], backward_final[0]], dim=-1),
-                forward_final,
-                backward_final,
-            )
+            last = torch.cat([forward_final[0], backward_final[0]], dim=-1)
+            return last, forward_final, backward_final
         return outputs.transpose(0, 1), forward_final, backward_final
 
     packed, lengths, right_padded = _packed_inputs(x, mask)
-    forward_columns = [_padding_column(forward_cell, forward_weights[0])]
-    backward_columns = [_padding_column(backward_cell, backward_weights[0])]
+    forward_columns = [_padding_column(mode, forward_layout[0])]
+    backward_columns = [_padding_column(mode, backward_layout[0])]
     if lstm and given_backward:
         # The reverse pass meets a row's first valid step with h == 0 after its padding;
         # feeding h0 there through the recurrent kernel restores h0's contribution.
         first_read = torch.arange(time, device=x.device).unsqueeze(1) == (lengths - 1)
         first_read = (first_read & (lengths < time)).unsqueeze(-1).to(packed.dtype)
         packed = torch.cat([packed, first_read * backward_states[0]], dim=-1)
-        forward_columns.append(forward_weights[1].new_zeros(forward_weights[1].shape))
-        backward_columns.append(backward_weights[1])
-    forward_weights[0] = torch.cat([forward_weights[0], *forward_columns], dim=1)
-    backward_weights[0] = torch.cat([backward_weights[0], *backward_columns], dim=1)
+        forward_columns.append(forward_layout[1].new_zeros(forward_layout[1].shape))
+        backward_columns.append(backward_layout[1])
+    forward_layout[0] = torch.cat([forward_layout[0], *forward_columns], dim=1)
+    backward_layout[0] = torch.cat([backward_layout[0], *backward_columns], dim=1)
     packed_outputs, final = _call_kernel(
-        forward_cell,
-        packed,
-        states,
-        forward_weights + backward_weights,
-        bidirectional=True,
+        mode, packed, states, forward_layout + backward_layout, has_biases, bidirectional=True
     )
     packed_outputs = packed_outputs.transpose(0, 1)
     forward_final, backward_final = [s[0] for s in final], [s[1] for s in final]
@@ -291,7 +307,7 @@ def run_bidirectional(
         return outputs * has_steps.to(outputs.dtype), forward_final, backward_final
 
     if right_padded:
-        return _zero_at_padding(forward_cell, packed_outputs, mask), forward_final, backward_final
+        return _zero_at_padding(mode, packed_outputs, mask), forward_final, backward_final
     # Both directions' outputs at valid step t sit at packed position (valid steps <= t) - 1.
     index = mask.long().cumsum(dim=1) - 1  # ONNX's CumSum takes no bool
     if lstm:

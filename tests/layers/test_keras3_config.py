@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from birnn.saving import keras3_to_keras2_config, read_keras_file
+from birnn.layers._keras3_config import keras3_to_keras2_config
+from birnn.saving import read_keras_file
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 MODELS = ("masked_tagger", "spec_example_1", "spec_example_2")

@@ -1,6 +1,6 @@
 """Models from configs and files: ``model_from_config``/``model_from_json`` read Keras 2 and
-Keras 3 configs; ``load_model`` reads birnn files and Keras ``.h5``/``.keras`` files,
-telling them apart by content."""
+Keras 3 configs; ``load_model`` reads birnn files and Keras ``.h5``/``.keras`` files
+(with ``birnn.saving``'s readers), telling them apart by content."""
 
 from __future__ import annotations
 
@@ -9,46 +9,13 @@ import os
 import warnings
 from typing import Any
 
-import numpy as np
-import torch
-
-from . import _birnn_format
-from ._keras3 import keras3_to_keras2_config
-from ._keras_files import (
-    _parse_json,
-    first_bytes,
-    read_keras_config,
-    read_keras_file,
-    read_weights_file,
-    sniff,
-)
-
-_FORMATS = (
-    "a birnn file (model.save or save_weights), a Keras .h5 (HDF5) file or a Keras .keras "
-    "(zip) archive"
-)
-
-
-def _check_file(path: str, caller: str) -> bool:
-    """Whether ``path`` is a birnn file; a ValueError naming ``filepath`` unless it is a
-    birnn, HDF5 or zip file."""
-    if not os.path.exists(path):
-        reason = "no such file"
-    elif os.path.isdir(path):
-        reason = "a directory; TensorFlow SavedModel directories are not supported"
-    elif os.path.getsize(path) == 0:
-        reason = "an empty file"
-    elif _birnn_format.is_birnn_file(path):
-        return True
-    elif sniff(path) is not None:
-        return False
-    elif _birnn_format._header(path) is not None:
-        reason = "a safetensors file without birnn's metadata"
-    else:
-        reason = f"whose first bytes {first_bytes(path)!r} are none of these"
-    raise ValueError(
-        f"{caller}: Expected filepath to be {_FORMATS}. Received: filepath={path!r} ({reason})."
-    )
+from ..layers._keras3_config import keras3_to_keras2_config
+from ..saving import _birnn_format
+from ..saving._keras_files import _parse_json, read_keras_config, read_keras_file
+from ._functional import Functional
+from ._model_files import assign_weights, is_birnn_model_file
+from ._refusals import check_supported
+from ._sequential import Sequential
 
 
 def _model_in(path: str, config: Any, custom_objects: dict | None) -> Any:
@@ -60,14 +27,12 @@ def _model_in(path: str, config: Any, custom_objects: dict | None) -> Any:
 
 
 def model_from_config(config: dict[str, Any], custom_objects: dict | None = None) -> Any:
-    """Creates a model from ``{"class_name": "Sequential", "config": {...}}`` (Keras 2 or 3).
+    """Creates a model from ``{"class_name": "Sequential" or "Functional", "config": {...}}``
+    (Keras 2 or 3).
 
     Raises:
-        ValueError: for models other than ``Sequential``, or unsupported layers (named).
+        ValueError: for subclassed models, or unsupported layers (all named at once).
     """
-    from ..models import Functional, Sequential
-    from ..models._refusals import check_supported
-
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             "model_from_config: expected a dict with 'class_name' and 'config'. Received: "
@@ -118,87 +83,6 @@ def model_from_json(json_string: str, custom_objects: dict | None = None) -> Any
             f"{json_string!r:.100} ({error})."
         ) from None
     return model_from_config(config, custom_objects)
-
-
-def _named_layers(model: Any) -> list[tuple[str, Any, list[torch.nn.Parameter]]]:
-    return [
-        (getattr(layer, "name", type(layer).__name__), layer, model._layer_weights(layer))
-        for layer in model.layers
-    ]
-
-
-def assign_weights(
-    model: Any, weights: dict[str, list], source: str, by_order: bool = True
-) -> None:
-    """Sets each layer's weights from ``weights`` (by layer name), all or nothing.
-
-    Layers are matched by name; when the names differ and ``by_order`` is set, the layers
-    that have weights are matched in order, as Keras 2 loads ``.h5`` weights.
-
-    Raises:
-        ValueError: if a layer, a weight count or a shape does not match; then no weight
-            has been changed.
-    """
-    layers = [(name, params) for name, _, params in _named_layers(model)]
-    stored = {name: list(arrays) for name, arrays in weights.items()}
-    with_weights = [(name, params) for name, params in layers if params]
-    if all(name in stored for name, _ in with_weights) or not by_order:
-        pairs = []
-        for name, params in with_weights:
-            if name not in stored:
-                raise ValueError(
-                    f"Expected weights for layer {name!r} in {source!r}. Received: weights "
-                    f"for layers {list(stored)}."
-                )
-            pairs.append((name, params, stored[name]))
-        extra = [name for name, arrays in stored.items() if arrays and name not in dict(layers)]
-        if extra:
-            raise ValueError(
-                f"Expected weights only for the model's layers {[n for n, _ in layers]} in "
-                f"{source!r}. Received: weights for unknown layers {extra}."
-            )
-    else:
-        stored_lists = [(name, arrays) for name, arrays in stored.items() if arrays]
-        if len(stored_lists) != len(with_weights):
-            raise ValueError(
-                f"Expected weights for the model's {len(with_weights)} layer(s) with weights "
-                f"{[name for name, _ in with_weights]} in {source!r} (matched in order, since "
-                f"the layer names differ). Received: weights for {len(stored_lists)} layer(s) "
-                f"{[name for name, _ in stored_lists]}."
-            )
-        pairs = [
-            (name, params, arrays)
-            for (name, params), (_, arrays) in zip(with_weights, stored_lists)
-        ]
-    updates = []
-    for name, params, arrays in pairs:
-        if len(arrays) != len(params):
-            raise ValueError(
-                f"Expected {len(params)} weights for layer {name!r} in {source!r}. Received: "
-                f"{len(arrays)}."
-            )
-        for index, (param, array) in enumerate(zip(params, arrays)):
-            value = torch.as_tensor(np.asarray(array) if not torch.is_tensor(array) else array)
-            if tuple(value.shape) != tuple(param.shape):
-                raise ValueError(
-                    f"Expected weight {index} of layer {name!r} to have shape "
-                    f"{tuple(param.shape)}. Received: shape {tuple(value.shape)} in {source!r}."
-                )
-            updates.append((param, value))
-    with torch.no_grad():
-        for param, value in updates:
-            param.copy_(value.to(dtype=param.dtype, device=param.device))
-
-
-def load_weights_into(model: Any, filepath: str | os.PathLike) -> None:
-    """``Model.load_weights``: birnn files, or Keras weights and model files."""
-    path = os.fspath(filepath)
-    model._check_built("load_weights")
-    if _check_file(path, "load_weights"):
-        _, weights = _birnn_format.read(path)
-    else:
-        weights = read_weights_file(path, config=json.loads(model.to_json()))
-    assign_weights(model, weights, path)
 
 
 def _metric_names(metrics: Any) -> list | None:
@@ -296,7 +180,7 @@ def load_model(
             support (named in the message). No model is returned then.
     """
     path = os.fspath(filepath)
-    if _check_file(path, "load_model"):
+    if is_birnn_model_file(path, "load_model"):
         metadata, weights = _birnn_format.read(path)
         if metadata.get("kind") != "model":
             raise ValueError(

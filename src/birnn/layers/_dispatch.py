@@ -1,0 +1,264 @@
+"""How a recurrent call runs: the one place that picks the execution path.
+
+A layer prepares each direction of its call (``RNN._direction``: validated
+inputs, mask, initial states, this call's dropout masks) and hands one
+direction, or the two of a ``Bidirectional``, to ``run_directions``. It picks,
+in this order:
+
+1. one fused kernel call for both directions (``_kernels.run_pair``), when the
+   two are alike and the kernel computes them exactly;
+2. else, per direction, one fused kernel call (``_kernels.run``) when the
+   kernel computes that direction exactly;
+3. else the step loop (``run_loop``).
+
+Every path returns outputs in input time order. A new execution path (another
+kernel, length buckets...) is one more branch in ``run_directions`` or
+``_run_one``, with its condition next to ``_fused_refusal``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import torch
+from torch import nn
+
+from .. import _kernels
+from ._cells import _Cell, cell_output_size, zero_states
+
+
+@dataclasses.dataclass
+class Direction:
+    """One direction of a call, prepared by its layer.
+
+    Attributes:
+        owner: names the layer in errors (``"LSTM 'lstm'"``).
+        cell: the cell the step loop calls; a built-in cell may run fused instead.
+        x: ``(batch, time, features)`` in input time order, in the cell's dtype.
+        mask: optional bool ``(batch, time)``.
+        states: the initial states, each ``(batch, size)``, or ``None`` for zeros.
+        reverse: the direction reads the steps from the last to the first (``go_backwards``).
+        return_sequences: return every step's output, or the output after the last step read.
+        zero_output_for_mask: output zeros at masked steps instead of the previous output.
+        training: whether dropout is active in this call.
+        use_fused: ``"auto"``, ``True`` (a fused kernel or a ValueError) or ``False``.
+    """
+
+    owner: str
+    cell: nn.Module
+    x: torch.Tensor
+    mask: torch.Tensor | None
+    states: list[torch.Tensor] | None
+    reverse: bool
+    return_sequences: bool
+    zero_output_for_mask: bool
+    training: bool
+    use_fused: str | bool = "auto"
+
+
+@dataclasses.dataclass
+class Outputs:
+    """What ``run_directions`` returns.
+
+    Attributes:
+        outputs: per direction, ``(batch, time, units)`` in input time order with
+            ``return_sequences``, else ``(batch, units)``, the output after the last step read.
+        states: per direction, the final states.
+        joined: ``torch.cat(outputs, dim=-1)`` when one kernel call made it so (no copy), or
+            ``None``.
+    """
+
+    outputs: list[torch.Tensor]
+    states: list[list[torch.Tensor]]
+    joined: torch.Tensor | None = None
+
+
+def run_directions(directions: list[Direction]) -> Outputs:
+    """Runs one or two directions of a call; the only place that picks the execution path.
+
+    Args:
+        directions: one ``Direction``, or two reading the same ``x`` and ``mask``.
+
+    Returns:
+        ``Outputs``, in the order of ``directions``.
+
+    Raises:
+        ValueError: if a direction asks for ``use_fused=True`` and no fused kernel computes
+            it exactly.
+    """
+    modes = [_fused_mode(direction) for direction in directions]
+    if len(directions) == 2 and _runs_as_pair(*directions, *modes):
+        return _run_pair(*directions, modes[0])
+    results = [_run_one(direction, mode) for direction, mode in zip(directions, modes)]
+    return Outputs([output for output, _ in results], [states for _, states in results])
+
+
+# -- choosing -------------------------------------------------------------------------------
+
+
+def _fused_refusal(direction: Direction) -> str | None:
+    """Why no fused kernel computes ``direction`` exactly, or ``None`` when one does."""
+    cell = direction.cell
+    if direction.use_fused is False:
+        return "use_fused=False"
+    if not isinstance(cell, _Cell):
+        return f"a {type(cell).__name__} cell (only LSTMCell, GRUCell and SimpleRNNCell run fused)"
+    if cell._kernel_mode() is None:
+        return f"{cell._math_summary()}, whose math no fused kernel has"
+    input_masks, recurrent_masks = cell._dropout_masks
+    if recurrent_masks is not None:
+        return "recurrent_dropout while training"
+    if input_masks is not None and len(input_masks) > 1:
+        return "an input dropout mask per gate (implementation=1) while training"
+    return None
+
+
+def _fused_mode(direction: Direction) -> str | None:
+    """The kernel mode that computes ``direction``, or ``None`` for the step loop."""
+    if direction.x.shape[1] == 0:
+        return None  # the kernels refuse 0 time steps; the loop returns the initial states
+    refusal = _fused_refusal(direction)
+    if refusal is None:
+        return direction.cell._kernel_mode()
+    if direction.use_fused is True:
+        raise ValueError(
+            f"{direction.owner}: use_fused=True needs a call that a fused kernel computes "
+            "exactly. Expected: an LSTM or GRU (reset_after=True) with activation='tanh' and "
+            "recurrent_activation='sigmoid', or a SimpleRNN with activation 'tanh' or 'relu'; "
+            "no recurrent_dropout and at most one input dropout mask while training. "
+            f"Received: {refusal}. Pass use_fused='auto' to fall back to the step loop."
+        )
+    return None
+
+
+def _runs_as_pair(first: Direction, second: Direction, first_mode, second_mode) -> bool:
+    """Whether one bidirectional kernel call computes both directions exactly."""
+    if first_mode is None or first_mode != second_mode or first.reverse == second.reverse:
+        return False
+    if first.x is not second.x or first.mask is not second.mask:
+        return False
+    if first.mask is not None and not _kernels.pair_runs_masked(first_mode):
+        return False
+    for direction in (first, second):
+        if direction.zero_output_for_mask != direction.return_sequences:
+            return False
+        if direction.cell._dropout_masks[0] is not None:
+            return False  # each direction would need its own input
+    if first.return_sequences != second.return_sequences:
+        return False
+    first_weights, second_weights = first.cell._weights(), second.cell._weights()
+    return all(
+        (a is None) == (b is None) and (a is None or (a.shape, a.dtype) == (b.shape, b.dtype))
+        for a, b in zip(first_weights, second_weights)
+    )
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def _run_pair(first: Direction, second: Direction, mode: str) -> Outputs:
+    reading, reverse = (second, first) if first.reverse else (first, second)
+    joined, reading_final, reverse_final = _kernels.run_pair(
+        mode,
+        reading.cell._weights(),
+        reverse.cell._weights(),
+        reading.x,
+        reading.mask,
+        reading.states,
+        reverse.states,
+        reading.return_sequences,
+    )
+    reading_output, reverse_output = joined.chunk(2, dim=-1)
+    if first.reverse:
+        return Outputs([reverse_output, reading_output], [reverse_final, reading_final])
+    return Outputs([reading_output, reverse_output], [reading_final, reverse_final], joined)
+
+
+def _run_one(direction: Direction, mode: str | None):
+    """One direction's ``(output, final_states)``: fused when ``mode``, else the step loop."""
+    x, mask = direction.x, direction.mask
+    if direction.reverse:
+        x = x.flip(1)
+        mask = None if mask is None else mask.flip(1)
+    cell, states = direction.cell, direction.states
+    if states is None:
+        states = zero_states(cell, x.shape[0], x)
+    if mode is not None:
+        input_masks = cell._dropout_masks[0]
+        outputs, states = _kernels.run(
+            mode,
+            cell._weights(),
+            x,
+            mask,
+            states,
+            direction.zero_output_for_mask,
+            None if input_masks is None else input_masks[0],
+        )
+    else:
+        if direction.training and not isinstance(cell, _Cell) and _takes_training(cell):
+            cell = _TrainingCell(cell)
+        outputs, states = run_loop(cell, x, mask, states, direction.zero_output_for_mask)
+    if direction.return_sequences:
+        return (outputs.flip(1) if direction.reverse else outputs), states
+    if outputs.shape[1] == 0:
+        return outputs.new_zeros(outputs.shape[0], outputs.shape[2]), states
+    return outputs[:, -1], states
+
+
+def run_loop(
+    cell: nn.Module,
+    x: torch.Tensor,
+    mask: torch.Tensor | None,
+    states: list[torch.Tensor],
+    zero_output_for_mask: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Runs ``cell`` step by step over batch-major ``x`` in reading order.
+
+    Keras 2 semantics: at a masked step the states carry over unchanged and the output is
+    zero (``zero_output_for_mask``) or the previous step's output (zero before any).
+
+    Returns:
+        ``(outputs (batch, time, output_size), final_states)``.
+    """
+    builtin = isinstance(cell, _Cell)
+    # unbind, not inputs[:, t]: indexing's backward would write a zero (batch, time, ...)
+    # tensor per step, quadratic in time; unbind's stacks the step gradients once.
+    steps = (cell.project_inputs(x) if builtin else x).unbind(1)
+    valid_steps = None if mask is None else mask.unsqueeze(-1).unbind(1)
+    step = cell.step_function() if builtin else None
+    outputs = []
+    previous = None
+    for t, step_input in enumerate(steps):
+        if builtin:
+            output, new_states = step(step_input, states)
+        else:
+            output, new_states = cell(step_input, states)
+            new_states = [new_states] if torch.is_tensor(new_states) else list(new_states)
+        if valid_steps is not None:
+            valid = valid_steps[t]
+            if previous is None or zero_output_for_mask:
+                previous = torch.zeros_like(output)
+            output = torch.where(valid, output, previous)
+            new_states = [torch.where(valid, new, old) for new, old in zip(new_states, states)]
+        states = new_states
+        previous = output
+        outputs.append(output)
+    if not outputs:
+        return x.new_zeros(x.shape[0], 0, cell_output_size(cell)), states
+    return torch.stack(outputs, dim=1), states
+
+
+def _takes_training(cell: nn.Module) -> bool:
+    return "training" in inspect.signature(cell.forward).parameters
+
+
+class _TrainingCell(nn.Module):
+    """Calls a user cell with ``training=True`` at every step."""
+
+    def __init__(self, cell: nn.Module):
+        super().__init__()
+        self.cell = cell
+
+    def forward(self, inputs, states):
+        return self.cell(inputs, states, training=True)
