@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q
 
-.PHONY: test demo docs bench lint dist clean
+.PHONY: test demo demo-results docs bench lint dist clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(PY) -m birnn.demo
+
+# The full seed-0 run whose numbers the README quotes (tests/demo/test_readme_numbers.py).
+demo-results: $(VENV)/.installed
+	$(PY) -m birnn.demo --out demo-output
+	mkdir -p docs/demo
+	cp demo-output/metrics.json demo-output/learning_curves.png docs/demo/
 
 # --strict: a broken reference, link or docstring fails the build.
 docs: $(VENV)/.docs-installed

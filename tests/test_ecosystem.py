@@ -143,6 +143,76 @@ def test_onnx_export_with_dynamic_batch_and_time_matches_onnxruntime(kind, maske
         np.testing.assert_allclose(output, expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
+def _stacked_tagger() -> nn.Module:
+    """Both fused kernels (GRU, then LSTM) under one mask, built."""
+    torch.manual_seed(0)
+    model = nn.ModuleList(
+        [Bidirectional(GRU(5, return_sequences=True)), Bidirectional(LSTM(3, return_state=True))]
+    )
+
+    class Stacked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = model
+
+        def forward(self, x, mask):
+            output, *states = self.layers[1](self.layers[0](x, mask=mask), mask=mask)
+            return output, states[0]
+
+    stacked = Stacked().eval()
+    stacked(X, MASK)
+    return stacked
+
+
+def _inputs_at_other_batch_sizes():
+    generator = torch.Generator().manual_seed(2)
+    for batch in (5, 1):
+        mask = torch.rand(batch, 6, generator=generator) > 0.3
+        mask[0, 2] = False  # a hole
+        mask[-1] = False  # an empty row
+        yield torch.randn(batch, 6, 4, generator=generator), mask
+
+
+@pytest.mark.filterwarnings("ignore:No complete tensor found")
+def test_torch_export_with_a_mask_and_dynamic_batch_round_trips_at_other_batch_sizes():
+    model = _stacked_tagger()
+    batch = torch.export.Dim("batch")
+    program = torch.export.export(
+        model, (X, MASK), dynamic_shapes={"x": {0: batch}, "mask": {0: batch}}
+    )
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer)
+    buffer.seek(0)
+    loaded = torch.export.load(buffer).module()
+    for x, mask in _inputs_at_other_batch_sizes():
+        with torch.no_grad():
+            expected = model(x, mask)
+        for got, want in zip(loaded(x, mask), expected, strict=True):
+            torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_default_onnx_exporter_matches_onnxruntime_at_another_batch_size():
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    model = _stacked_tagger()
+    batch = torch.export.Dim("batch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            model, (X, MASK), dynamic_shapes={"x": {0: batch}, "mask": {0: batch}}, verbose=False
+        )
+    session = onnxruntime.InferenceSession(
+        program.model_proto.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    names = [node.name for node in session.get_inputs()]
+    for x, mask in _inputs_at_other_batch_sizes():
+        outputs = session.run(None, dict(zip(names, (x.numpy(), mask.numpy()), strict=True)))
+        with torch.no_grad():
+            expected = model(x, mask)
+        for got, want in zip(outputs, expected, strict=True):
+            np.testing.assert_allclose(got, want.numpy(), rtol=1e-5, atol=1e-5)
+
+
 # -- DistributedDataParallel ------------------------------------------------------------------
 
 STEPS, LEARNING_RATE = 3, 0.5

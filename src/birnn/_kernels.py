@@ -31,6 +31,9 @@ recurrent kernel). SimpleRNN has no gate to do this (``pair_runs_masked``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import torch
 
 from ._masks import compact_order, gather_steps
@@ -90,9 +93,32 @@ def _zr_to_rz(weight: torch.Tensor) -> torch.Tensor:
     return torch.cat([r, z, h])
 
 
+_DYNAMO_DISABLED: dict[Callable, Callable] = {}
+
+
+def eager_under_dynamo(function: Callable) -> Callable:
+    """``function``, run eagerly (a graph break) when ``torch.compile`` traces it.
+
+    ``torch.compiler.disable`` is applied the first time dynamo traces the function, not
+    at import: applying it imports ``torch._dynamo``, a second of ``import birnn``.
+    ``torch.export`` traces the function (it is no dynamo trace).
+    """
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        if torch.compiler.is_dynamo_compiling():
+            disabled = _DYNAMO_DISABLED.get(function)
+            if disabled is None:
+                disabled = _DYNAMO_DISABLED[function] = torch.compiler.disable(function)
+            return disabled(*args, **kwargs)
+        return function(*args, **kwargs)
+
+    return call
+
+
 # torch.compile runs the fused kernels eagerly, as it does torch.nn.LSTM: AOTAutograd and
 # Inductor cannot trace PyTorch's CPU (oneDNN) RNN kernels.
-@torch.compiler.disable
+@eager_under_dynamo
 def _call_kernel(mode, x, states, weights, has_biases, bidirectional=False):
     """Runs the kernel on time-major ``x`` ``(time, batch, features)``, its own layout.
 
@@ -122,8 +148,13 @@ def _packed_inputs(x: torch.Tensor, mask: torch.Tensor):
     """
     lengths = mask.sum(dim=1)
     packed_valid = torch.arange(x.shape[1], device=x.device) < lengths.unsqueeze(1)
-    # Reading the mask on the host is free on CPU; on an accelerator it would stall the queue.
-    right_padded = mask.device.type == "cpu" and torch.equal(mask, packed_valid)
+    # Reading the mask on the host is free on CPU; on an accelerator it would stall the queue,
+    # and an exported graph must not depend on the data: the gather below is right for both.
+    right_padded = (
+        mask.device.type == "cpu"
+        and not torch.compiler.is_exporting()
+        and torch.equal(mask, packed_valid)
+    )
     padding = (~packed_valid).t().unsqueeze(-1)
     if right_padded:
         steps = x.transpose(0, 1)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from birnn.demo import _data, _metrics, _model, _train
-from birnn.demo.__main__ import main
+from birnn.demo import _data, _metrics, _model, _report, _train
+from birnn.demo.__main__ import main, parse_args
 
 
 def test_segment_labels_marks_word_ends():
@@ -78,23 +82,15 @@ def test_metrics_on_hand_made_example():
     assert _metrics.precision_recall_f1(0, 0, 0) == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
 
 
-def test_masked_bce_ignores_padding():
-    logits = torch.tensor([[2.0, -1.0, 50.0]])
-    labels = torch.tensor([[1.0, 0.0, 0.0]])
-    mask = torch.tensor([[True, True, False]])
-    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, :2], labels[:, :2])
-    assert _train.masked_bce(logits, labels, mask).item() == pytest.approx(expected.item())
-
-
 def test_models_have_matched_budgets():
     units = _model.matched_units(32)
-    forward = _model.count_params(_model.build_model(32, bidirectional=False))
-    both = _model.count_params(_model.build_model(units, bidirectional=True))
+    forward = _model.build_model(32, bidirectional=False).count_params()
+    both = _model.build_model(units, bidirectional=True).count_params()
     assert units < 32 and abs(both - forward) <= 0.05 * forward
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_padding_does_not_change_valid_logits(bidirectional):
+def test_padding_does_not_change_valid_probabilities(bidirectional):
     # The Embedding's mask must reach the LSTM: the backward direction would otherwise
     # start in the padding and change every valid step of the short row.
     model = _model.build_model(8, bidirectional).eval()
@@ -103,29 +99,48 @@ def test_padding_does_not_change_valid_logits(bidirectional):
     padded, _, mask = _data.pad_batch([short, long])
     assert not mask[0].all()
     with torch.no_grad():
-        expected = _model.step_logits(model, alone)[0]
-        got = _model.step_logits(model, padded)[0, : len(short.chars)]
+        expected = _model.step_probabilities(model, alone)[0]
+        got = _model.step_probabilities(model, padded)[0, : len(short.chars)]
     torch.testing.assert_close(got, expected)
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[int, tuple[Path, dict]]:
+def runs(tmp_path_factory) -> dict[int, tuple[Path, dict, str]]:
+    """Quick runs for seeds 0 and 1: output folder, metrics.json and what was printed."""
     out = {}
     for seed in (0, 1):
         path = tmp_path_factory.mktemp(f"demo_seed{seed}")
-        main(["--quick", "--seed", str(seed), "--out", str(path)])
-        out[seed] = (path, json.loads((path / "metrics.json").read_text()))
+        printed = io.StringIO()  # not a terminal, as in a `make demo > log`
+        with contextlib.redirect_stdout(printed):
+            assert main(["--quick", "--seed", str(seed), "--out", str(path)]) == 0
+        out[seed] = (path, json.loads((path / "metrics.json").read_text()), printed.getvalue())
     return out
 
 
+def test_demo_prints_plain_lines_when_not_on_a_terminal(runs):
+    printed = runs[0][2]
+    assert "\r" not in printed
+    # One progress line per epoch and model, from Sequential.fit's bar.
+    epochs = runs[0][1]["config"]["epochs"]
+    bars = [line for line in printed.splitlines() if "[==============================]" in line]
+    assert len(bars) == 2 * epochs and all("val_loss: " in line for line in bars)
+
+
+def test_demo_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    assert main(["--quick", "--out", str(tmp_path / "out")]) == 1
+    assert "pip install 'birnn[demo]'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # it stopped before training
+
+
 def test_demo_writes_chart_metrics_and_model(runs):
-    path, _ = runs[0]
+    path, _, _ = runs[0]
     assert (path / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (path / "bidirectional.birnn").stat().st_size > 1000
 
 
 def test_demo_metrics_come_from_the_data(runs):
-    path, payload = runs[0]
+    path, payload, _ = runs[0]
     config = payload["config"]
     # Rebuild the held-out set independently and check the counts add up to its boundaries.
     chunks = _data.build_chunks(_data.load_topics(), max_len=config["max_len"])
@@ -166,3 +181,76 @@ def test_demo_is_deterministic_for_a_seed(runs, tmp_path):
     for name, result in runs[0][1]["models"].items():
         assert payload["models"][name]["history"]["train_loss"] == result["history"]["train_loss"]
         assert payload["models"][name]["tp"] == result["tp"]
+
+
+def test_chart_names_the_task_both_losses_and_the_budgets():
+    histories = {
+        name: {"train_loss": [0.5, 0.4], "test_loss": [0.55, 0.45], "test_f1": [0.6, 0.7]}
+        for name in ("forward LSTM", "Bidirectional")
+    }
+    params = {"forward LSTM": 3073, "Bidirectional": 3125}
+    figure = _report.learning_curves_figure(histories, params, "word-boundary tagging")
+    assert "word-boundary tagging" in figure._suptitle.get_text()
+    loss_axes, f1_axes = figure.axes
+    labels = [text.get_text() for text in loss_axes.get_legend().get_texts()]
+    assert labels == [
+        "forward LSTM (3,073 params), training",
+        "forward LSTM (3,073 params), held-out",
+        "Bidirectional (3,125 params), training",
+        "Bidirectional (3,125 params), held-out",
+    ]
+    assert [list(line.get_ydata()) for line in loss_axes.get_lines()][1] == [0.55, 0.45]
+    assert len(f1_axes.get_lines()) == 2
+
+
+ROOT = Path(__file__).resolve().parents[2]
+STORED = ROOT / "docs" / "demo" / "metrics.json"
+
+
+def _keys(tree: object) -> object:
+    """The nested dict keys of a metrics.json, its values left out."""
+    if isinstance(tree, dict):
+        return {key: _keys(value) for key, value in tree.items()}
+    return None
+
+
+def test_readme_quotes_the_stored_seed0_run():
+    stored = json.loads(STORED.read_text())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    forward, both = stored["models"]["forward LSTM"], stored["models"]["Bidirectional"]
+    assert (
+        f"Held-out word-boundary F1, seed 0: forward LSTM {forward['f1']:.3f} "
+        f"({forward['params']:,} parameters), Bidirectional {both['f1']:.3f} "
+        f"({both['params']:,} parameters)."
+    ) in readme
+    assert f"The full run took {stored['wall_seconds']:.0f} s" in readme
+    assert both["f1"] - forward["f1"] > 0.1  # the demo's point: bidirectional clearly wins
+
+
+def test_stored_run_is_the_default_full_run_as_the_demo_writes_it(runs):
+    stored = json.loads(STORED.read_text())
+    defaults = vars(parse_args([]))
+    assert {k: v for k, v in stored["config"].items() if k != "out"} == {
+        k: v for k, v in defaults.items() if k != "out"
+    }
+    quick = runs[0][1]
+    assert _keys(stored) == _keys(quick)
+    assert stored["models"].keys() == quick["models"].keys()
+    for name, result in stored["models"].items():
+        assert result.keys() == quick["models"][name].keys()
+        assert len(result["history"]["train_loss"]) == defaults["epochs"]
+        scores = _metrics.precision_recall_f1(result["tp"], result["fp"], result["fn"])
+        assert result["f1"] == pytest.approx(scores["f1"])
+
+
+@pytest.mark.skipif(
+    not os.environ.get("BIRNN_FULL_DEMO"),
+    reason="the full demo takes minutes; run with BIRNN_FULL_DEMO=1",
+)
+def test_full_seed0_run_reproduces_the_stored_numbers(tmp_path):
+    assert main(["--out", str(tmp_path)]) == 0
+    fresh = json.loads((tmp_path / "metrics.json").read_text())
+    stored = json.loads(STORED.read_text())
+    for name, result in stored["models"].items():
+        for key in ("params", "tp", "fp", "fn"):
+            assert fresh["models"][name][key] == result[key], (name, key)

@@ -25,6 +25,7 @@ DEFAULTS = {
     "max_chars": None,
     "max_test_chars": None,
 }
+TASK = "word-boundary tagging of pydoc_data.topics prose, spaces removed"
 QUICK = {"epochs": 4, "units": 16, "batch_size": 8, "max_chars": 8000, "max_test_chars": 1500}
 
 
@@ -98,6 +99,21 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True)
 
 
+MISSING_MATPLOTLIB = (
+    "birnn-demo draws its learning curves with matplotlib, which is not installed. "
+    "Install it with: pip install 'birnn[demo]'  (or: pip install matplotlib)"
+)
+
+
+def check_dependencies() -> str | None:
+    """Returns why the demo cannot run (its chart needs matplotlib), or ``None`` if it can."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return MISSING_MATPLOTLIB
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the demo end to end: data, two models, training, report, saved files.
 
@@ -108,9 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Command-line arguments without the program name; `None` reads `sys.argv`.
 
     Returns:
-        0, the process exit status (the `birnn-demo` script exits with it).
+        The process exit status (the `birnn-demo` script exits with it): 0, or 1 before
+        any training when matplotlib is missing.
     """
     args = parse_args(argv)
+    problem = check_dependencies()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     try:
@@ -160,7 +181,7 @@ def run(args: argparse.Namespace) -> dict:
         # Re-seed per model so each one's init does not depend on what ran before it.
         torch.manual_seed(args.seed * 1000 + i)
         model = _model.build_model(units, bidirectional, args.embed_dim)
-        params = _model.count_params(model)
+        params = model.count_params()
         print(f"{name}: LSTM units {units} per direction, {params} trainable parameters")
         histories[name] = _train.fit(
             model,
@@ -169,7 +190,6 @@ def run(args: argparse.Namespace) -> dict:
             epochs=args.epochs,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
-            seed=args.seed,
             label=name,
         )
         metrics, predictions[name] = _train.evaluate(model, test)
@@ -178,6 +198,7 @@ def run(args: argparse.Namespace) -> dict:
             "bidirectional": bidirectional,
             "params": params,
             **metrics,
+            "loss": histories[name]["test_loss"][-1],
         }
         models[name] = model
 
@@ -192,10 +213,12 @@ def run(args: argparse.Namespace) -> dict:
     print(_report.sample_lines(test, predictions, sample_ids))
 
     chart = out / "learning_curves.png"
-    _report.plot_learning_curves(histories, chart)
+    _report.plot_learning_curves(
+        histories, {name: r["params"] for name, r in results.items()}, TASK, chart
+    )
     model_path = _model.save_tagger(models["Bidirectional"], out / "bidirectional.birnn")
     payload = {
-        "task": "word-boundary tagging of pydoc_data.topics prose, spaces removed",
+        "task": TASK,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "data": {
             "train_chunks": len(train),

@@ -15,7 +15,7 @@ from birnn.models import Sequential, load_model
 def build_model(
     units: int, bidirectional: bool, embed_dim: int = 16, vocab_size: int = VOCAB_SIZE
 ) -> Sequential:
-    """Builds a tagger: Embedding -> LSTM (forward or Bidirectional) -> Dense(1) per step.
+    """Builds a tagger: Embedding -> LSTM (forward or Bidirectional) -> Dense(1, sigmoid) per step.
 
     The embedding has `mask_zero=True`, so `Sequential` hands the padding mask
     (`ids != 0`) to the recurrent layer as `layer(x, mask=mask)`. All weights
@@ -28,21 +28,21 @@ def build_model(
         vocab_size: Number of character ids, padding included.
 
     Returns:
-        A `birnn.models.Sequential` mapping int ids `(batch, time)` to logits
-        `(batch, time, 1)`.
+        A `birnn.models.Sequential` mapping int ids `(batch, time)` to the probability
+        `(batch, time, 1)` that a word ends at each step.
     """
     lstm = LSTM(units, return_sequences=True)
     return Sequential(
         [
             Embedding(vocab_size, embed_dim, mask_zero=True, input_shape=(None,)),
             Bidirectional(lstm) if bidirectional else lstm,
-            Dense(1),
+            Dense(1, activation="sigmoid"),
         ],
         name="bidirectional_tagger" if bidirectional else "forward_tagger",
     )
 
 
-def step_logits(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
+def step_probabilities(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
     """Runs a tagger and drops the trailing unit axis.
 
     Args:
@@ -50,14 +50,9 @@ def step_logits(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
         ids: Int tensor `(batch, time)` of character ids, 0 for padding.
 
     Returns:
-        Float tensor `(batch, time)` of logits that a word ends at each step.
+        Float tensor `(batch, time)`: the probability that a word ends at each step.
     """
     return model(ids).squeeze(-1)
-
-
-def count_params(model: nn.Module) -> int:
-    """Returns the number of trainable scalars in `model`."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def matched_units(forward_units: int, embed_dim: int = 16) -> int:
@@ -71,11 +66,11 @@ def matched_units(forward_units: int, embed_dim: int = 16) -> int:
         The bidirectional per-direction size whose parameter count is closest to
         the forward-only tagger's.
     """
-    target = count_params(build_model(forward_units, False, embed_dim))
+    target = build_model(forward_units, False, embed_dim).count_params()
     best, best_gap = 1, None
     # Parameters grow with units, so scan up from 1 and stop once past the target.
     for units in range(1, forward_units + 1):
-        gap = count_params(build_model(units, True, embed_dim)) - target
+        gap = build_model(units, True, embed_dim).count_params() - target
         if best_gap is None or abs(gap) < abs(best_gap):
             best, best_gap = units, gap
         if gap > 0:

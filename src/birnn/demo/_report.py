@@ -82,31 +82,57 @@ def pick_samples(chunks: Sequence[Chunk], count: int, seed: int) -> list[int]:
     return sorted(pool[int(j)] for j in chosen)
 
 
-def plot_learning_curves(
-    histories: Mapping[str, Mapping[str, Sequence[float]]], path: Path
-) -> None:
-    """Saves a two-panel PNG: training loss and held-out F1 per epoch, one line per model.
+def learning_curves_figure(
+    histories: Mapping[str, Mapping[str, Sequence[float]]],
+    params: Mapping[str, int],
+    task: str,
+) -> Any:
+    """Draws training and held-out loss, and held-out F1, per epoch, one colour per model.
 
     Args:
-        histories: Model name to a history from `fit` (needs `train_loss`, `test_f1`).
-        path: Where to write the PNG.
+        histories: Model name to a history from `fit` (`train_loss`, `test_loss`, `test_f1`).
+        params: Model name to its parameter count, shown in the legend (the models are
+            compared at the same budget).
+        task: The task, in the chart's title.
+
+    Returns:
+        A matplotlib figure with two axes.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_loss, ax_f1) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax_loss, ax_f1) = plt.subplots(1, 2, figsize=(11, 4.5))
     for name, h in histories.items():
         epochs = range(1, len(h["train_loss"]) + 1)
-        ax_loss.plot(epochs, h["train_loss"], marker="o", label=name)
-        ax_f1.plot(epochs, h["test_f1"], marker="o", label=name)
-    ax_loss.set(title="Training loss (masked BCE)", xlabel="epoch", ylabel="loss")
+        label = f"{name} ({params[name]:,} params)"
+        (line,) = ax_loss.plot(epochs, h["train_loss"], marker="o", label=f"{label}, training")
+        ax_loss.plot(
+            epochs, h["test_loss"], marker="s", linestyle="--", color=line.get_color(),
+            label=f"{label}, held-out",
+        )  # fmt: skip
+        ax_f1.plot(epochs, h["test_f1"], marker="o", color=line.get_color(), label=label)
+    ax_loss.set(title="Loss (binary cross-entropy, valid steps)", xlabel="epoch", ylabel="loss")
     ax_f1.set(title="Held-out word-boundary F1", xlabel="epoch", ylabel="F1", ylim=(0, 1))
     for ax in (ax_loss, ax_f1):
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Forward-only vs Bidirectional LSTM: {task}")
     fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(
+    histories: Mapping[str, Mapping[str, Sequence[float]]],
+    params: Mapping[str, int],
+    task: str,
+    path: Path,
+) -> None:
+    """Saves `learning_curves_figure` as a PNG at `path`."""
+    import matplotlib.pyplot as plt
+
+    fig = learning_curves_figure(histories, params, task)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

@@ -3,11 +3,18 @@ for every reader (``load_model``, ``load_weights``, ``read_keras_file``...)."""
 
 from __future__ import annotations
 
+import importlib
 import os
-
-import h5py
+from typing import Any
 
 from ._birnn_format import is_birnn_file, safetensors_header
+
+
+def h5py() -> Any:
+    """The ``h5py`` module, imported when a file is first read: it is a fifth of
+    ``import birnn``'s time."""
+    return importlib.import_module("h5py")
+
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
@@ -56,6 +63,6 @@ def sniff(path: str) -> str | None:
         return "hdf5"
     if head[:4] in _ZIP_SIGNATURES:
         return "zip"
-    if h5py.is_hdf5(path):  # An HDF5 file behind a user block.
+    if h5py().is_hdf5(path):  # An HDF5 file behind a user block.
         return "hdf5"
     return None

@@ -29,13 +29,15 @@ import json
 import os
 import zipfile
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import h5py
 import numpy as np
 
 from . import _legacy_h5, _saving_lib_h5
-from ._formats import file_format
+from ._formats import file_format, h5py
+
+if TYPE_CHECKING:
+    from h5py import File as H5File
 
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
@@ -77,9 +79,9 @@ def _keras_format(path: str) -> str:
     )
 
 
-def _open_hdf5(source: Any, path: str) -> h5py.File:
+def _open_hdf5(source: Any, path: str) -> H5File:
     try:
-        return h5py.File(source, "r")
+        return h5py().File(source, "r")
     except OSError as e:
         raise ValueError(
             f"Expected `path` to be a readable HDF5 file. Received: path={path!r}, "
@@ -173,7 +175,7 @@ def _class_names(config: dict | None, path: str) -> dict[str, str]:
     return {_saving_lib_h5.layer_name(layer): layer["class_name"] for layer in layers}
 
 
-def _h5_model_config(f: h5py.File, path: str) -> dict:
+def _h5_model_config(f: H5File, path: str) -> dict:
     raw_config = _legacy_h5.read_str_attr(f, "model_config")
     if raw_config is None:
         raise ValueError(
