@@ -21,12 +21,6 @@ from birnn.models import load_model
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "functional"
 FILES = sorted(p for p in GOLDEN.glob("*/*") if p.suffix in (".h5", ".keras"))
 REFUSED = ("refuse_lambda", "refuse_custom_layer")
-# TEMPORARY: Keras 3 writes LeakyReLU's slope as negative_slope; read by the layers branch
-# (commit 26b0d11), not yet on main.
-_PENDING = {
-    f"keras-3.15/{name}.keras": "Keras 3 LeakyReLU(negative_slope) config: layers branch"
-    for name in ("fn_multiscale_conv1d", "fn_nested_sequential_blocks")
-}
 
 
 def _file_id(path: Path) -> str:
@@ -63,8 +57,6 @@ def _assert_matches(model, path: Path) -> None:
 
 @pytest.mark.parametrize("path", [p for p in FILES if not p.stem.startswith(REFUSED)], ids=_file_id)
 def test_file_loads_and_matches_keras(path):
-    if _file_id(path) in _PENDING:
-        pytest.xfail(_PENDING[_file_id(path)])
     model = load_model(path)
     assert not model.training
     _assert_matches(model, path)

@@ -207,7 +207,6 @@ def compile_plan(nodes: list[Node], slots: dict[int, int], is_model: Callable) -
 # Keras 3's merge layers combine masks their own way: None when any input has none, else
 # OR (tf-keras: AND of the masks given); Concatenate: OR, an unmasked input all True.
 _KERAS3_MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
-_KERAS3_EXTREMA = ("Maximum", "Minimum")
 
 
 def _keras3_merge_mask(layer: nn.Module, masks: Any) -> Any:
@@ -220,26 +219,6 @@ def _keras3_merge_mask(layer: nn.Module, masks: Any) -> Any:
         present = [m for m in masks if m is not None]
         return torch.ones_like(present[0]) if len(present) < len(masks) else _or(present)
     return None if any(m is None for m in masks) else _or(masks)
-
-
-def _keras3_extremum(layer: nn.Module, inputs: list, masks: list) -> torch.Tensor:
-    """Keras 3's Maximum/Minimum on masked inputs: a step masked in one input takes the
-    other input's value before the element-wise max/min."""
-    function = torch.maximum if type(layer).__name__ == "Maximum" else torch.minimum
-    output, output_mask = None, None
-    for x, mask in zip(inputs, masks):
-        if mask is not None:
-            mask = mask.unsqueeze(-1).expand_as(x)
-        if output is None:
-            output, output_mask = x, mask
-            continue
-        if mask is not None:
-            x = torch.where(mask, x, output)
-        if output_mask is not None:
-            output = torch.where(output_mask, output, x)
-        output_mask = output_mask | mask if mask is not None and output_mask is not None else None
-        output = function(output, x)
-    return output
 
 
 def _or(masks: list) -> Any:
@@ -276,8 +255,9 @@ def run_plan(
             kwargs["mask"] = previous
         if training is not None and step.takes_training and "training" not in step.explicit:
             kwargs["training"] = training
-        if keras3 and previous is not None and type(step.layer).__name__ in _KERAS3_EXTREMA:
-            result = _keras3_extremum(step.layer, args[0], previous)
+        if keras3 and isinstance(previous, list) and hasattr(step.layer, "_keras3_call"):
+            # Keras 3's merge layers read their inputs' masks (Maximum, Minimum, Multiply).
+            result = step.layer._keras3_call(args[0], previous)
         else:
             result = step.layer(*args, **kwargs)
         outputs = [result] if step.single_output else flatten(result)
