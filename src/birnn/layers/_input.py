@@ -7,21 +7,10 @@ from typing import Any
 
 import torch
 
+from .._objects import DTYPES
 from ._keras_tensor import PROBE_SIZES, KerasTensor, Node, inbound_nodes, probe_tensor
 from ._layer import Layer
 
-_INPUT_DTYPES = {
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "float32": torch.float32,
-    "float64": torch.float64,
-    "int8": torch.int8,
-    "int16": torch.int16,
-    "int32": torch.int32,
-    "int64": torch.int64,
-    "uint8": torch.uint8,
-    "bool": torch.bool,
-}
 _input_counter = itertools.count(1)
 
 
@@ -32,10 +21,8 @@ def _dtype_name(dtype: Any) -> str:
         dtype = str(dtype).removeprefix("torch.")
     if isinstance(dtype, dict):  # Keras 3 DTypePolicy
         dtype = (dtype.get("config") or {}).get("name")
-    if dtype not in _INPUT_DTYPES:
-        raise ValueError(
-            f"InputLayer: dtype must be one of {sorted(_INPUT_DTYPES)}. Received: {dtype!r}."
-        )
+    if dtype not in DTYPES:
+        raise ValueError(f"InputLayer: dtype must be one of {sorted(DTYPES)}. Received: {dtype!r}.")
     return dtype
 
 
@@ -117,7 +104,7 @@ class InputLayer(Layer):
     @property
     def torch_dtype(self) -> torch.dtype:
         """The inputs' dtype as a torch dtype."""
-        return _INPUT_DTYPES[self.input_dtype]
+        return DTYPES[self.input_dtype]
 
     def forward(self, inputs: Any) -> torch.Tensor:
         try:
@@ -132,7 +119,7 @@ class InputLayer(Layer):
                 f"InputLayer '{self.name}': inputs must be real (dtype {self.input_dtype}). "
                 f"Received: dtype {tensor.dtype}."
             )
-        return tensor.to(_INPUT_DTYPES[self.input_dtype])
+        return tensor.to(DTYPES[self.input_dtype])
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ from torch import nn
 
 from .. import regularizers as regularizers_module
 from .._masks import check_mask
+from .._objects import snake_case
 from ._cells import (
     GRUCell,
     LSTMCell,
@@ -26,7 +27,7 @@ from ._cells import (
     zero_states,
 )
 from ._dispatch import Direction, run_directions
-from ._layer import Layer, _snake_case
+from ._layer import Layer
 from ._serialization import deserialize, serialize
 from ._stacked import StackedRNNCells
 
@@ -421,7 +422,7 @@ class _CellLayer(RNN):
             units,
             dtype=dtype,
             trainable=trainable,
-            name=_snake_case(self.cell_class.__name__),
+            name=snake_case(self.cell_class.__name__),
             **cell_kwargs,
         )
         super().__init__(cell, **rnn_kwargs, **kwargs)

@@ -8,11 +8,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..layers._bidirectional import _accepted_call_arguments
 from ..layers._input import InputLayer
 from ..layers._keras_tensor import probe_output_shape
 from ..layers._layer import Layer, _is_shape
 from ..layers._serialization import deserialize, serialize
+from ..layers._wrapper import accepted_call_arguments, call_with_accepted_arguments
 from ._model import Model
 from ._summary import print_summary
 
@@ -111,7 +111,7 @@ class Sequential(Model):
                 name=f"{name}_input",
             )
         self._layers.append(layer)
-        self._call_arguments.append(_accepted_call_arguments(layer))
+        self._call_arguments.append(accepted_call_arguments(layer))
         self._build_layers()
 
     def pop(self) -> None:
@@ -213,13 +213,7 @@ class Sequential(Model):
     ) -> Any:
         x = self._input_layer(inputs) if self._input_layer is not None else inputs
         for layer, accepted in zip(self._layers, self._call_arguments):
-            kwargs: dict[str, Any] = {}
-            if mask is not None:
-                if "mask" in accepted:
-                    kwargs["mask"] = mask
-            if training is not None and "training" in accepted:
-                kwargs["training"] = training
-            outputs = layer(x, **kwargs)
+            outputs = call_with_accepted_arguments(layer, x, accepted, mask=mask, training=training)
             mask = self._next_mask(layer, x, mask)
             x = outputs
         if mask is not None and torch.is_tensor(x) and torch.is_tensor(mask):
