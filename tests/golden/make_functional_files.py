@@ -195,6 +195,95 @@ def real_timeseries_bigru(k, rng):
     return model, _floats(rng, (BATCH, 12, 3))
 
 
+def real_toxic_bigru_pools(k, rng):
+    """Kaggle-style comment classifier: SpatialDropout1D -> Bi(GRU, seq) -> concatenated
+    GlobalAveragePooling1D and GlobalMaxPooling1D -> Dense(sigmoid) per label."""
+    layers = k.layers
+    inp = k.Input(shape=(15,))
+    x = layers.Embedding(60, 8)(inp)
+    x = layers.SpatialDropout1D(0.2)(x)
+    x = layers.Bidirectional(layers.GRU(6, return_sequences=True))(x)
+    pooled = layers.concatenate(
+        [layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)]
+    )
+    out = layers.Dense(6, activation="sigmoid")(pooled)
+    model = k.Model(inp, out)
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    return model, rng.integers(0, 60, size=(BATCH, 15)).astype("float32")
+
+
+def real_textcnn_bilstm(k, rng):
+    """Sentiment model: Conv1D -> MaxPooling1D -> Bi(LSTM) -> Dropout -> Dense(softmax)."""
+    layers = k.layers
+    inp = k.Input(shape=(20,), dtype="int32")
+    x = layers.Embedding(80, 8)(inp)
+    x = layers.Conv1D(12, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling1D(2)(x)
+    x = layers.Bidirectional(layers.LSTM(6))(x)
+    x = layers.Dropout(0.3)(x)
+    out = layers.Dense(3, activation="softmax")(x)
+    model = k.Model(inp, out)
+    model.compile("rmsprop", "categorical_crossentropy", metrics=["accuracy"])
+    return model, rng.integers(1, 80, size=(BATCH, 20)).astype("int32")
+
+
+def real_ocr_conv_bilstm(k, rng):
+    """keras.io OCR-style head without its CTC layer: Conv2D -> MaxPooling2D -> Reshape ->
+    Dense -> Dropout -> Bi(LSTM, seq) x2 -> Dense(softmax) per column."""
+    layers = k.layers
+    image = k.Input(shape=(16, 8, 1), name="image")
+    x = layers.Conv2D(4, 3, activation="relu", padding="same", name="conv1")(image)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(6, 3, activation="relu", padding="same", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Reshape((4, 2 * 6), name="reshape")(x)
+    x = layers.Dense(8, activation="relu", name="dense1")(x)
+    x = layers.Dropout(0.2)(x)
+    x = layers.Bidirectional(layers.LSTM(6, return_sequences=True, dropout=0.25))(x)
+    x = layers.Bidirectional(layers.LSTM(4, return_sequences=True, dropout=0.25))(x)
+    out = layers.Dense(7, activation="softmax", name="dense2")(x)
+    model = k.Model(image, out, name="ocr_model_v1")
+    model.compile("adam", "categorical_crossentropy")
+    return model, _floats(rng, (BATCH, 16, 8, 1))
+
+
+def real_speech_conv_bigru(k, rng):
+    """DeepSpeech-like head: Conv1D -> BatchNormalization -> ReLU -> Bi(GRU, seq) x2 ->
+    LayerNormalization -> TimeDistributed(Dense(softmax))."""
+    layers = k.layers
+    spectrogram = k.Input(shape=(None, 10), name="input")
+    x = layers.Conv1D(8, 5, strides=2, padding="same", use_bias=False)(spectrogram)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    for index in range(2):
+        x = layers.Bidirectional(
+            layers.GRU(6, return_sequences=True, reset_after=True),
+            name=f"bidirectional_{index + 1}",
+        )(x)
+    x = layers.LayerNormalization()(x)
+    out = layers.TimeDistributed(layers.Dense(9, activation="softmax"))(x)
+    model = k.Model(spectrogram, out, name="speech")
+    model.compile("adam", "categorical_crossentropy")
+    return model, _floats(rng, (BATCH, 14, 10))
+
+
+def real_attention_bilstm(k, rng):
+    """BiLSTM with dot-product self-attention and multi-head attention, masked ids."""
+    layers = k.layers
+    ids = k.Input(shape=(12,), dtype="int32")
+    x = layers.Embedding(50, 8, mask_zero=True)(ids)
+    x = layers.Bidirectional(layers.LSTM(6, return_sequences=True))(x)
+    attended = layers.Attention()([x, x])
+    x = layers.Add()([x, attended])
+    x = layers.LayerNormalization()(x)
+    mha = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+    x = layers.GlobalAveragePooling1D()(mha)
+    out = layers.Dense(1, activation="sigmoid")(x)
+    model = k.Model(ids, out)
+    model.compile("adam", "binary_crossentropy")
+    return model, _ids(rng, (BATCH, 12), 50)
+
+
 CASES = {
     fn.__name__: fn
     for fn in (
@@ -206,6 +295,11 @@ CASES = {
         real_imdb_bilstm,
         real_ner_bilstm_tagger,
         real_timeseries_bigru,
+        real_toxic_bigru_pools,
+        real_textcnn_bilstm,
+        real_ocr_conv_bilstm,
+        real_speech_conv_bigru,
+        real_attention_bilstm,
     )
 }
 
