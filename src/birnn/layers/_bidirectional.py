@@ -55,7 +55,7 @@ class Bidirectional(Wrapper):
             and ``get_config()``/``from_config()``. Beyond Keras, also a plain causal
             ``torch.nn.Module`` mapping ``(batch, time, f)`` to ``(batch, time, g)``: its
             backward copy (a deep copy with re-initialised parameters) reads each row's valid
-            steps in reverse (see ``reverse_valid_steps``).
+            steps in reverse, and its output is put back in input time order.
         merge_mode: ``'sum'``, ``'mul'``, ``'concat'`` (default), ``'ave'`` or ``None`` (a
             list ``[forward, backward]``).
         weights: optional initial weights in ``get_weights()`` order: the first half for the

@@ -18,7 +18,11 @@ _REGISTRY: dict[str, type] = {}
 
 
 def register(*classes: type) -> None:
-    """Makes layer classes known to ``deserialize`` by their class names."""
+    """Makes layer classes known to ``deserialize`` by their class names.
+
+    Args:
+        *classes: the layer classes, registered under their ``__name__``.
+    """
     for cls in classes:
         _REGISTRY[cls.__name__] = cls
 
@@ -38,6 +42,9 @@ def lookup(config: dict[str, Any], custom_objects: dict[str, type] | None = None
 
 def serialize(layer: nn.Module) -> dict[str, Any]:
     """Returns the dict tf-keras 2.x ``layers.serialize()`` writes for ``layer``.
+
+    Args:
+        layer: a layer: anything with ``get_config()``.
 
     Example:
         >>> from birnn.layers import LSTM

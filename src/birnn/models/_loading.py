@@ -30,6 +30,11 @@ def model_from_config(config: dict[str, Any], custom_objects: dict | None = None
     """Creates a model from ``{"class_name": "Sequential" or "Functional", "config": {...}}``
     (Keras 2 or 3).
 
+    Args:
+        config: ``{"class_name": ..., "config": {...}}``, the model's config as a model
+            file wraps it.
+        custom_objects: optional ``{name: class or function}`` for your own layers and functions.
+
     Raises:
         ValueError: for subclassed models, or unsupported layers (all named at once).
     """
