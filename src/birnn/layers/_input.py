@@ -152,7 +152,10 @@ def Input(  # noqa: N802 - Keras's name
             ``predict`` may be passed in a dict by these names.
         dtype: ``"float32"`` (default), or ``"int32"``/``"int64"`` for token ids.
         batch_shape: the whole shape, batch first, instead of ``shape``.
-        sparse, tensor, ragged, type_spec: accepted when unset; not supported.
+        sparse: accepted when unset or false; sparse inputs are not supported.
+        tensor: accepted when unset; not supported.
+        ragged: accepted when unset or false; ragged inputs are not supported.
+        type_spec: accepted when unset; not supported.
 
     Returns:
         A ``KerasTensor``.

@@ -39,6 +39,8 @@ class Functional(Model):
         outputs: a tensor computed from them, or a list or dict of such tensors.
         name: the model's name (``"model"``, ``"model_1"``... by default).
         trainable: whether the weights are trained.
+        keras3_masks: run the graph with Keras 3's mask rules (set for models read from
+            Keras 3 files, whose calls pass most masks explicitly).
 
     Call arguments:
         inputs: a tensor, or a list (in ``model.inputs`` order) or dict (by input name).
