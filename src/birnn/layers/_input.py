@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from .._objects import DTYPES
+from .._objects import DTYPES, dtype_name
 from ._keras_tensor import PROBE_SIZES, KerasTensor, Node, inbound_nodes, probe_tensor
 from ._layer import Layer
 
@@ -17,10 +17,7 @@ _input_counter = itertools.count(1)
 def _dtype_name(dtype: Any) -> str:
     if dtype is None:
         return "float32"
-    if isinstance(dtype, torch.dtype):
-        dtype = str(dtype).removeprefix("torch.")
-    if isinstance(dtype, dict):  # Keras 3 DTypePolicy
-        dtype = (dtype.get("config") or {}).get("name")
+    dtype = dtype_name(dtype)
     if dtype not in DTYPES:
         raise ValueError(f"InputLayer: dtype must be one of {sorted(DTYPES)}. Received: {dtype!r}.")
     return dtype
