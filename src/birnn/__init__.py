@@ -25,6 +25,7 @@ from .layers import (
     RNN,
     Bidirectional,
     GRUCell,
+    Input,
     LSTMCell,
     SimpleRNN,
     SimpleRNNCell,
@@ -33,7 +34,7 @@ from .layers import (
     deserialize,
     serialize,
 )
-from .models import Sequential, load_model
+from .models import Model, Sequential, load_model
 
 __all__ = [
     "GRU",
@@ -41,6 +42,7 @@ __all__ = [
     "RNN",
     "Bidirectional",
     "GRUCell",
+    "Input",
     "LSTMCell",
     "SimpleRNN",
     "SimpleRNNCell",
@@ -54,6 +56,7 @@ __all__ = [
     "load_model",
     "losses",
     "metrics",
+    "Model",
     "models",
     "optimizers",
     "regularizers",

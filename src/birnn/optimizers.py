@@ -83,7 +83,9 @@ class Optimizer(torch.optim.Optimizer):
                 f"torch.optim.lr_scheduler). Received: {type(learning_rate).__name__} "
                 f"{learning_rate!r:.100}. Pass the weights as params=..."
             )
-        if use_ema or ema_overwrite_frequency:
+        # tf-keras 2.21 writes ema_overwrite_frequency=100 next to use_ema=False; without
+        # EMA it means nothing.
+        if use_ema:
             raise ValueError(f"{owner}: use_ema is not supported. Received: use_ema={use_ema}.")
         if clipnorm is not None and global_clipnorm is not None:
             raise ValueError(

@@ -395,24 +395,22 @@ def test_functional_layer_calls():
     assert config["output_layers"] == [["concatenate", 0, 0]]
     nodes = {layer["name"]: layer["inbound_nodes"] for layer in config["layers"]}
     assert nodes["seq"] == []
+    # Layer calls keep Keras 3's form; the Functional reader takes both forms.
     assert nodes["bidirectional"] == [
-        [["seq", 0, 0, {"initial_state": [["h0", 0, 0], ["h0", 0, 0]]}]]
+        {"args": [_tensor("seq")], "kwargs": {"initial_state": [_tensor("h0"), _tensor("h0")]}}
     ]
-    assert nodes["concatenate"] == [[["bidirectional", 0, 0, {}], ["seq", 0, 0, {}]]]
     assert config["layers"][0]["config"]["batch_input_shape"] == [None, 5, 4]
 
 
-def test_functional_call_with_two_positional_arguments_is_refused():
-    # Keras 3 writes e.g. `ops.not_equal(x, 0.0)` this way; Keras 2 configs cannot.
+def test_functional_mask_operations_are_kept():
+    # Keras 3 writes e.g. `ops.not_equal(x, 0.0)` this way, to compute masks.
+    node = {"args": [_tensor("seq"), 0.0], "kwargs": {}}
     model = _functional(
-        [_entry("NotEqual", "not_equal", [{"args": [_tensor("seq"), 0.0], "kwargs": {}}])],
+        [_entry("NotEqual", "not_equal", [node])],
         [["seq", 0, 0]],
         [["not_equal", 0, 0]],
     )
-    with pytest.raises(
-        ValueError, match=r"Expected each call of layer 'not_equal'.*Received: args="
-    ):
-        keras3_to_keras2_config(model)
+    assert keras3_to_keras2_config(model)["config"]["layers"][0]["inbound_nodes"] == [node]
 
 
 @pytest.mark.parametrize(

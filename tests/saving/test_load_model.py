@@ -114,9 +114,9 @@ def test_unsupported_layers_are_refused_by_name(tmp_path):
         load_model(path)
 
 
-def test_functional_models_are_refused_by_name():
-    with pytest.raises(ValueError, match="only Sequential models.*'Functional'"):
-        model_from_json(json.dumps({"class_name": "Functional", "config": {"layers": []}}))
+def test_subclassed_models_are_refused_by_name():
+    with pytest.raises(ValueError, match="expected a Sequential or Functional model.*'MyModel'"):
+        model_from_json(json.dumps({"class_name": "MyModel", "config": {"layers": []}}))
 
 
 @pytest.mark.parametrize("content", [b"", b"not a model at all", b"PK\x03\x04broken zip"])

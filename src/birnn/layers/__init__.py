@@ -7,7 +7,7 @@ from ._cells import GRUCell, LSTMCell, SimpleRNNCell
 from ._conv import Conv1D, Conv2D
 from ._core import Activation, Dense, Dropout
 from ._embedding import Embedding
-from ._input import InputLayer
+from ._input import Input, InputLayer
 from ._layer import Layer
 from ._masking import Masking
 from ._merge import (
@@ -157,6 +157,7 @@ __all__ = [
     "GlobalMaxPooling2D",
     "GRU",
     "GRUCell",
+    "Input",
     "InputLayer",
     "Layer",
     "LayerNormalization",

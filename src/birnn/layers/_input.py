@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from .._objects import DTYPES, dtype_name
+from ._keras_tensor import PROBE_SIZES, KerasTensor, Node, inbound_nodes, probe_tensor
 from ._layer import Layer
 
 _input_counter = itertools.count(1)
@@ -97,6 +98,11 @@ class InputLayer(Layer):
     def batch_input_shape(self) -> tuple:
         return self._batch_input_shape
 
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        """The inputs' dtype as a torch dtype."""
+        return DTYPES[self.input_dtype]
+
     def forward(self, inputs: Any) -> torch.Tensor:
         try:
             tensor = torch.as_tensor(inputs)
@@ -121,3 +127,77 @@ class InputLayer(Layer):
             "name": self.name,
             "optional": False,
         }
+
+
+def Input(  # noqa: N802 - Keras's name
+    shape: tuple | list | None = None,
+    batch_size: int | None = None,
+    name: str | None = None,
+    dtype: Any = None,
+    sparse: bool | None = None,
+    tensor: Any = None,
+    ragged: bool | None = None,
+    type_spec: Any = None,
+    batch_shape: tuple | list | None = None,
+) -> KerasTensor:
+    """Declares an input of a Functional model: a ``KerasTensor`` to call layers on.
+
+    Args:
+        shape: the shape of one sample, without the batch (``None`` for an unknown axis).
+        batch_size: optional fixed batch size.
+        name: the input's name (``"input_1"``... by default); inputs of ``fit`` and
+            ``predict`` may be passed in a dict by these names.
+        dtype: ``"float32"`` (default), or ``"int32"``/``"int64"`` for token ids.
+        batch_shape: the whole shape, batch first, instead of ``shape``.
+        sparse: accepted when unset or false; sparse inputs are not supported.
+        tensor: accepted when unset; not supported.
+        ragged: accepted when unset or false; ragged inputs are not supported.
+        type_spec: accepted when unset; not supported.
+
+    Returns:
+        A ``KerasTensor``.
+
+    Raises:
+        ValueError: for a missing or bad shape, or an unsupported dtype (strings: apply
+            ``TextVectorization`` outside the model and feed it ids).
+
+    Example:
+        >>> from birnn.layers import Dense
+        >>> x = Input(shape=(5, 3))
+        >>> x.shape, Dense(2)(x).shape
+        ((None, 5, 3), (None, 5, 2))
+    """
+    if isinstance(dtype, str) and dtype in ("string", "str"):
+        raise ValueError(
+            "Input: string inputs are not supported: birnn models take numbers. Apply "
+            "TextVectorization (or any tokenizer) outside the model and feed the model its "
+            f"integer ids (dtype='int32'). Received: dtype={dtype!r}."
+        )
+    layer = InputLayer(
+        input_shape=None if shape is None else tuple(shape),
+        batch_size=batch_size,
+        dtype=dtype,
+        input_tensor=tensor,
+        sparse=sparse,
+        name=name,
+        ragged=ragged,
+        type_spec=type_spec,
+        batch_input_shape=None if batch_shape is None else tuple(batch_shape),
+    )
+    return input_tensor_of(layer)
+
+
+def input_tensor_of(layer: InputLayer) -> KerasTensor:
+    """The ``KerasTensor`` an ``InputLayer`` stands for (made once, on its first node)."""
+    nodes = inbound_nodes(layer)
+    if nodes:
+        return nodes[0].outputs[0]
+    node = Node(layer, (), {})
+    shape = tuple(layer.batch_input_shape)
+    dtype = layer.torch_dtype
+    probes = tuple(probe_tensor(shape, dtype, size) for size in PROBE_SIZES)
+    if all(s is not None for s in shape[1:]):
+        probes = (probes[0], probes[0])
+    node.output_structure = 0
+    node.outputs.append(KerasTensor(shape, dtype, node, 0, probes))
+    return node.outputs[0]

@@ -15,7 +15,8 @@ the configs Keras 3.15 and tf-keras 2.21 write for the same models:
 - Wrapped layers (in `Bidirectional`, `TimeDistributed`) carry a `build_config`.
 - Functional models describe layer calls as `{"args": ..., "kwargs": ...}`
   with `__keras_tensor__` dicts, where Keras 2 lists
-  `[layer_name, node_index, tensor_index, kwargs]`.
+  `[layer_name, node_index, tensor_index, kwargs]`; these are kept (the Functional
+  reader takes both), as are Keras 3's mask operations (`keras.src.ops.numpy` nodes).
 
 Keys that only Keras 3 has are dropped when their value cannot change what
 the model computes, and otherwise kept, so that a Keras 2 deserializer
@@ -51,8 +52,7 @@ def keras3_to_keras2_config(config: dict) -> dict:
         A new dict in the Keras 2 style.
 
     Raises:
-        ValueError: if `config` is not a serialized Keras object, or holds a
-            Functional layer call that Keras 2 configs cannot express.
+        ValueError: if `config` is not a serialized Keras object.
     """
     if not (
         isinstance(config, dict)
@@ -158,13 +158,8 @@ def _convert_model(config: dict, functional: bool) -> None:
     config["layers"] = [_convert(layer, False) for layer in layers]
     if not functional:
         return
-    for layer in config["layers"]:
-        if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
-            continue
-        name = layer.get("name") or layer["config"].get("name")
-        layer["inbound_nodes"] = [
-            _convert_node(node, name) for node in layer.get("inbound_nodes", [])
-        ]
+    # Layer calls stay in Keras 3's {"args", "kwargs"} form: the Functional reader takes
+    # both forms (Keras 3 passes masks as call arguments, which Keras 2's form cannot say).
     for key in ("input_layers", "output_layers"):
         if key in config:
             config[key] = _tensor_refs(config[key])
@@ -314,44 +309,6 @@ def _convert_rnn(config: dict, class_name: str, in_bidirectional: bool) -> None:
             del config["zero_output_for_mask"]
     if isinstance(config.get("cell"), dict):
         config["cell"] = _convert(config["cell"], False)
-
-
-def _keras_history(value: Any) -> list | None:
-    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        return list(value["config"]["keras_history"])
-    return None
-
-
-def _tensors_to_refs(value: Any) -> Any:
-    history = _keras_history(value)
-    if history is not None:
-        return history
-    if isinstance(value, list):
-        return [_tensors_to_refs(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _tensors_to_refs(v) for k, v in value.items()}
-    return value
-
-
-def _convert_node(node: Any, layer_name: str) -> Any:
-    """Rewrites one Keras 3 layer call as a Keras 2 list of inbound tensors."""
-    if not isinstance(node, dict):
-        return node  # Keras 2 style already.
-    args = node.get("args", [])
-    kwargs = _tensors_to_refs(node.get("kwargs", {}))
-    if len(args) != 1 or isinstance(args[0], dict) and _keras_history(args[0]) is None:
-        raise ValueError(
-            f"Expected each call of layer '{layer_name}' to take one positional argument, "
-            "a tensor or a list of tensors (Keras 2 configs express nothing else). "
-            f"Received: args={args!r:.200}."
-        )
-    items = args[0] if isinstance(args[0], list) else [args[0]]
-    entries = []
-    for item in items:
-        history = _keras_history(item)
-        # Keras 2 marks a constant (non-tensor) input this way.
-        entries.append(history + [kwargs] if history else ["_CONSTANT_VALUE", -1, item, kwargs])
-    return entries
 
 
 def _tensor_refs(value: Any) -> Any:

@@ -32,6 +32,7 @@ from .. import constraints as constraints_module
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from .._objects import DTYPES, dtype_name, snake_case
+from ._keras_tensor import is_symbolic, symbolic_call
 
 _name_counters: defaultdict[str, Iterator[int]] = defaultdict(itertools.count)
 
@@ -281,6 +282,8 @@ class Layer(LazyModuleMixin, nn.Module):
         return nn.Module._replicate_for_data_parallel(self)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if is_symbolic(args):
+            return symbolic_call(self, args, kwargs)
         if not self.built and args and isinstance(args[0], torch.Tensor):
             self._maybe_build(tuple(args[0].shape), args[0].device)
         outputs = super().__call__(*args, **kwargs)

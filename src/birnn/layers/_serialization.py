@@ -27,6 +27,19 @@ def register(*classes: type) -> None:
         _REGISTRY[cls.__name__] = cls
 
 
+def lookup(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Any:
+    """The class a serialized layer names: from ``custom_objects`` (by registered name,
+    class name, or the class name without its ``package>`` prefix) or birnn's registry;
+    ``None`` when unknown."""
+    class_name = str(config.get("class_name"))
+    registered = config.get("registered_name") or class_name
+    for table in (custom_objects or {}, _REGISTRY):
+        for key in (registered, class_name, str(registered).rsplit(">", 1)[-1]):
+            if key in table:
+                return table[key]
+    return None
+
+
 def serialize(layer: nn.Module) -> dict[str, Any]:
     """Returns the dict tf-keras 2.x ``layers.serialize()`` writes for ``layer``.
 
@@ -79,9 +92,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
             f"Received: {config!r:.200}."
         )
     class_name = config["class_name"]
-    known = dict(_REGISTRY)
-    known.update(custom_objects or {})
-    cls = known.get(config.get("registered_name") or class_name) or known.get(class_name)
+    cls = lookup(config, custom_objects)
     if cls is None:
         raise ValueError(
             f"deserialize: unknown layer class_name {class_name!r}. Expected one of "
@@ -111,6 +122,10 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
         ) from None
     build_config = config.get("build_config") or {}
     input_shape = build_config.get("input_shape")
+    nested = isinstance(input_shape, list) and any(isinstance(s, list) for s in input_shape)
+    if nested and "initial_state" in inspect.signature(layer.forward).parameters:
+        # tf-keras records an RNN's initial states as extra inputs: build for the sequence.
+        input_shape = input_shape[0]
     if input_shape is not None and hasattr(layer, "build_from_config") and not layer.built:
-        layer.build_from_config(build_config)
+        layer.build_from_config({**build_config, "input_shape": input_shape})
     return layer

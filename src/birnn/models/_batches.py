@@ -83,8 +83,9 @@ def describe(value: Any) -> str:
 
 
 def array_batches(
-    x: torch.Tensor, y: torch.Tensor | None, batch_size: int, shuffle: bool, device: torch.device
-) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
-    """Consecutive ``(x, y)`` batches of arrays, on ``device``; reshuffled when ``shuffle``."""
-    for index in _data.batch_indices(x.shape[0], batch_size, shuffle):
-        yield x[index].to(device), None if y is None else y[index].to(device)
+    x: Any, y: Any, batch_size: int, shuffle: bool, device: torch.device
+) -> Iterator[tuple[Any, Any]]:
+    """Consecutive ``(x, y)`` batches of tensors (or lists or dicts of them, for models with
+    several inputs or outputs), on ``device``; reshuffled when ``shuffle``."""
+    for index in _data.batch_indices(_data.sample_count(x), batch_size, shuffle):
+        yield _data.take(x, index, device), None if y is None else _data.take(y, index, device)

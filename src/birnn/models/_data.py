@@ -42,11 +42,46 @@ def as_tensor(array: Any, name: str, float_dtype: torch.dtype) -> torch.Tensor:
     return tensor
 
 
-def check_same_length(x: torch.Tensor, y: torch.Tensor, x_name: str, y_name: str) -> None:
-    if x.shape[0] != y.shape[0]:
+def _leaves(structure: Any) -> list[torch.Tensor]:
+    if isinstance(structure, dict):
+        return [leaf for value in structure.values() for leaf in _leaves(value)]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for value in structure for leaf in _leaves(value)]
+    return [structure]
+
+
+def sample_count(structure: Any) -> int:
+    """The batch size of a tensor, or of a list or dict of tensors."""
+    return int(_leaves(structure)[0].shape[0])
+
+
+def take(structure: Any, index: torch.Tensor | None, device: torch.device) -> Any:
+    """The samples ``index`` (all with ``None``) of each tensor, moved to ``device``."""
+    if isinstance(structure, dict):
+        return {key: take(value, index, device) for key, value in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return [take(value, index, device) for value in structure]
+    return (structure if index is None else structure[index]).to(device)
+
+
+def concatenate(batches: list[Any]) -> Any:
+    """Per-batch outputs (tensors, lists or dicts of them) joined into numpy arrays."""
+    first = batches[0]
+    if isinstance(first, dict):
+        return {key: concatenate([b[key] for b in batches]) for key in first}
+    if isinstance(first, (list, tuple)):
+        return [concatenate([b[i] for b in batches]) for i in range(len(first))]
+    return torch.cat(batches).cpu().numpy()
+
+
+def check_same_length(x: Any, y: Any, x_name: str, y_name: str) -> None:
+    """Every array of ``x`` and ``y`` has the same number of samples, or a ValueError."""
+    counts = [(x_name, t) for t in _leaves(x)] + [(y_name, t) for t in _leaves(y)]
+    sizes = {int(t.shape[0]) for _, t in counts}
+    if len(sizes) > 1:
+        found = ", ".join(f"{name} with {int(t.shape[0])}" for name, t in counts)
         raise ValueError(
-            f"{x_name} and {y_name} must have the same number of samples. Received: "
-            f"{x_name} with {x.shape[0]}, {y_name} with {y.shape[0]}."
+            f"{x_name} and {y_name} must have the same number of samples. Received: {found}."
         )
 
 
@@ -87,17 +122,22 @@ def batch_indices(count: int, batch_size: int, shuffle: bool) -> Iterator[torch.
         yield order[start : start + batch_size]
 
 
-def split_validation(
-    x: torch.Tensor, y: torch.Tensor, validation_split: float
-) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+def split_validation(x: Any, y: Any, validation_split: float) -> tuple[Any, Any, tuple]:
     """Keras's split: the *last* ``validation_split`` of the samples, before shuffling.
 
     ``validation_split`` is checked once, at ``fit``'s boundary (``check_validation_split``).
     """
-    split_at = int(x.shape[0] * (1.0 - validation_split))
-    if split_at == 0 or split_at == x.shape[0]:
+    count = sample_count(x)
+    split_at = int(count * (1.0 - validation_split))
+    if split_at == 0 or split_at == count:
         raise ValueError(
             f"validation_split={validation_split} leaves no samples for training or for "
-            f"validation. Received: {x.shape[0]} samples."
+            f"validation. Received: {count} samples."
         )
-    return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
+    cpu = torch.device("cpu")
+    first, rest = torch.arange(split_at), torch.arange(split_at, count)
+    return (
+        take(x, first, cpu),
+        take(y, first, cpu),
+        (take(x, rest, cpu), take(y, rest, cpu)),
+    )

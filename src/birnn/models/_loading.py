@@ -12,7 +12,9 @@ from typing import Any
 from ..layers._keras3_config import keras3_to_keras2_config
 from ..saving import _birnn_format
 from ..saving._keras_files import _parse_json, read_keras_config, read_keras_file
+from ._functional import Functional
 from ._model_files import assign_weights, is_birnn_model_file
+from ._refusals import check_supported
 from ._sequential import Sequential
 
 
@@ -25,7 +27,8 @@ def _model_in(path: str, config: Any, custom_objects: dict | None) -> Any:
 
 
 def model_from_config(config: dict[str, Any], custom_objects: dict | None = None) -> Any:
-    """Creates a model from ``{"class_name": "Sequential", "config": {...}}`` (Keras 2 or 3).
+    """Creates a model from ``{"class_name": "Sequential" or "Functional", "config": {...}}``
+    (Keras 2 or 3).
 
     Args:
         config: ``{"class_name": ..., "config": {...}}``, the model's config as a model
@@ -33,7 +36,7 @@ def model_from_config(config: dict[str, Any], custom_objects: dict | None = None
         custom_objects: optional ``{name: class or function}`` for your own layers and functions.
 
     Raises:
-        ValueError: for models other than ``Sequential``, or unsupported layers (named).
+        ValueError: for subclassed models, or unsupported layers (all named at once).
     """
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
@@ -43,10 +46,15 @@ def model_from_config(config: dict[str, Any], custom_objects: dict | None = None
     if isinstance(config.get("config"), dict):
         config = keras3_to_keras2_config(config)
     class_name = config["class_name"]
+    if class_name in ("Functional", "Model", "Sequential"):
+        check_supported(config, custom_objects)
+    if class_name in ("Functional", "Model"):
+        return Functional.from_config(config.get("config"), custom_objects)
     if class_name != "Sequential":
         raise ValueError(
-            "model_from_config: only Sequential models are supported. Received: "
-            f"class_name={class_name!r} (Functional and subclassed models are not)."
+            "model_from_config: expected a Sequential or Functional model. Received: "
+            f"class_name={class_name!r} (a subclassed model: its Python code is not in "
+            "the file; rebuild it in PyTorch and load its weights with load_weights)."
         )
     return Sequential.from_config(config.get("config"), custom_objects)
 
@@ -106,14 +114,21 @@ def _compile_from(model: Any, compile_config: Any, source: str) -> None:
     if not isinstance(compile_config, dict) or not compile_config:
         return
     optimizer = compile_config.get("optimizer") or compile_config.get("optimizer_config")
+    metrics = compile_config.get("metrics")
+    if isinstance(metrics, dict):  # per output name
+        metrics = {name: _metric_names(value) or [] for name, value in metrics.items()}
+    elif isinstance(metrics, list) and metrics and all(isinstance(m, list) for m in metrics):
+        metrics = [_metric_names(value) or [] for value in metrics]  # per output
+    else:
+        metrics = _metric_names(metrics)
     try:
-        for key in ("loss_weights", "weighted_metrics"):
-            if compile_config.get(key):
-                raise ValueError(f"{key} is not supported")
+        if compile_config.get("weighted_metrics"):
+            raise ValueError("weighted_metrics is not supported")
         model.compile(
             optimizer=optimizer or "rmsprop",
             loss=compile_config.get("loss"),
-            metrics=_metric_names(compile_config.get("metrics")),
+            metrics=metrics,
+            loss_weights=compile_config.get("loss_weights"),
         )
     except (ValueError, TypeError) as error:
         warnings.warn(

@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
-from .. import losses as losses_module
-from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from .._version import __version__
 from ..layers._layer import Layer
 from . import _batches, _data
 from ._model_files import load_weights_into, save_model_file
+from ._objectives import Objectives
 from ._progbar import History, Progbar
 
 _UNSUPPORTED_FIT_OPTIONS = ("callbacks", "class_weight", "sample_weight", "steps_per_epoch")
@@ -49,51 +49,6 @@ def _refuse(method: str, **options: Any) -> None:
             )
 
 
-_SAME_SHAPE_LOSSES = (
-    losses_module.categorical_crossentropy,
-    losses_module.binary_crossentropy,
-    losses_module.mean_squared_error,
-    losses_module.mean_absolute_error,
-)
-
-
-def _check_targets(loss_fn: Callable, y_true, y_pred, y_shape: tuple, output_shape: tuple) -> None:
-    """Targets that fit the outputs for a built-in loss, or a ValueError saying how.
-
-    ``y_true``/``y_pred`` are the rank-matched tensors the loss receives; ``y_shape`` and
-    ``output_shape`` the shapes the user sees. Callable losses are not checked.
-    """
-    function = loss_fn.func if isinstance(loss_fn, partial) else loss_fn
-    name = getattr(function, "__name__", "loss")
-    if function is losses_module.sparse_categorical_crossentropy:
-        expected = tuple(y_pred.shape[:-1])
-        if tuple(y_true.shape) not in (expected, expected + (1,)):
-            raise ValueError(
-                f"y must hold one class id per output for loss '{name}': shape "
-                f"{expected} (the model's outputs are {output_shape}). "
-                f"Received: y of shape {y_shape}."
-            )
-        classes = y_pred.shape[-1]
-        if y_true.numel():
-            low, high = torch.aminmax(y_true.detach())
-            low, high = low.item(), high.item()
-            if low < 0 or high >= classes:
-                raise ValueError(
-                    f"y must hold class ids in [0, {classes}) for loss '{name}' (the model "
-                    f"outputs {classes} classes). Received: ids from {low:g} to {high:g}."
-                )
-    elif function in _SAME_SHAPE_LOSSES:
-        try:
-            shape = tuple(torch.broadcast_shapes(y_true.shape, y_pred.shape))
-        except RuntimeError:
-            shape = None
-        if shape != tuple(y_pred.shape):
-            raise ValueError(
-                f"y must have the shape of the model's outputs {output_shape} for loss "
-                f"'{name}'. Received: y of shape {y_shape}."
-            )
-
-
 @contextlib.contextmanager
 def _training_mode(model: torch.nn.Module, training: bool) -> Iterator[None]:
     """Runs a block with ``model.train(training)`` and restores the previous mode after it."""
@@ -105,9 +60,19 @@ def _training_mode(model: torch.nn.Module, training: bool) -> Iterator[None]:
         model.train(previous)
 
 
+# Set by ``_functional`` (which subclasses Model), so Model(inputs, outputs) can return one.
+_functional_class: list[type] = []
+
+
 class Model(Layer):
     """Base class of birnn models: Keras 2's ``compile``/``fit``/``evaluate``/``predict``,
     ``save``/``load_weights`` and ``to_json`` on a ``Layer``. See ``Sequential``."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        # Keras 2: Model(inputs, outputs) makes a Functional model.
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            return super().__new__(_functional_class[0])
+        return super().__new__(cls)
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -115,8 +80,35 @@ class Model(Layer):
         self._optimizer_spec: Any = None
         self.compiled_loss: Callable | None = None
         self.loss: Any = None
-        self._metric_names: list[Any] = []
+        self._loss_weights: Any = None
+        self._metric_names: Any = []
+        self._objectives_cache: Objectives | None = None
         self._compile_config: dict[str, Any] | None = None
+
+    # -- weights: layer by layer, as Keras models order them ------------------------------
+
+    def _sublayers(self) -> list[nn.Module]:
+        return list(getattr(self, "_layers", []))
+
+    def _layer_weights(self, layer: nn.Module) -> list[nn.Parameter]:
+        return layer.weights if isinstance(layer, Layer) else list(layer.parameters())
+
+    def _all_weights(self) -> list[nn.Parameter]:
+        return [w for layer in self._sublayers() for w in self._layer_weights(layer)]
+
+    @property
+    def weights(self) -> list[nn.Parameter]:
+        """All weights, layer by layer (Keras models' order: not all trainable ones first)."""
+        return self._all_weights()
+
+    def _check_built(self, method: str) -> None:
+        unbuilt = [layer.name for layer in self._layers_only() if not layer.built]
+        if unbuilt:
+            raise ValueError(
+                f"{method}: this model has not yet been built. Build it first with "
+                "build(input_shape), input_shape= on the first layer, or a call on a batch "
+                f"of data. Received: unbuilt layers {unbuilt}."
+            )
 
     # -- compile ----------------------------------------------------------------------------
 
@@ -153,12 +145,9 @@ class Model(Layer):
         kwargs.pop("pss_evaluation_shards", None)
         if kwargs:
             raise TypeError(f"compile: unexpected argument(s) {sorted(kwargs)}.")
-        _refuse("compile", loss_weights=loss_weights, weighted_metrics=weighted_metrics)
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
+        _refuse("compile", weighted_metrics=weighted_metrics)
+        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
             metrics = [metrics]
-        for metric in metrics or []:
-            if isinstance(metric, str):
-                metrics_module.get(metric, torch.zeros(1, 2), torch.zeros(1, 2))
         self._optimizer_spec = optimizers_module.get(optimizer)
         self.optimizer = (
             self._optimizer_spec
@@ -167,19 +156,52 @@ class Model(Layer):
             else None
         )
         self.loss = loss
-        self.compiled_loss = None if loss is None else losses_module.get(loss)
-        self._metric_names = list(metrics or [])
-        self._compile_config = self._serializable_compile_config(optimizer, loss, metrics)
+        self._loss_weights = loss_weights
+        self._metric_names = metrics if isinstance(metrics, dict) else list(metrics or [])
+        self._objectives_cache = None
+        objectives = self._objectives() if loss is not None else None
+        # The loss of the first output that has one (None: not compiled for training).
+        self.compiled_loss = None
+        if objectives is not None:
+            self.compiled_loss = next((fn for fn in objectives.losses if fn is not None), None)
+        self._compile_config = self._serializable_compile_config(
+            optimizer, loss, metrics, loss_weights
+        )
+
+    def _output_names(self) -> list[str]:
+        """Names of the outputs, for per-output losses and metrics."""
+        last = list(getattr(self, "layers", []))[-1:]
+        return [getattr(layer, "name", "output") for layer in last] or ["output"]
+
+    def _objectives(self) -> Objectives:
+        if self._objectives_cache is None:
+            self._objectives_cache = Objectives(
+                self.loss, self._loss_weights, self._metric_names, self._output_names()
+            )
+        return self._objectives_cache
 
     @staticmethod
-    def _serializable_compile_config(optimizer, loss, metrics) -> dict[str, Any] | None:
+    def _serializable_compile_config(optimizer, loss, metrics, loss_weights) -> dict | None:
         if isinstance(optimizer, optimizers_module.Optimizer):
             optimizer = optimizers_module.serialize(optimizer)
-        if not isinstance(optimizer, (str, dict)) or not isinstance(loss, (str, dict, type(None))):
+        if not isinstance(optimizer, (str, dict)):
             return None
-        if not all(isinstance(m, str) for m in metrics or []):
+        plain = (str, int, float, type(None))
+        for value in (loss, metrics, loss_weights):
+            leaves = value.values() if isinstance(value, dict) else value
+            leaves = leaves if isinstance(leaves, (list, tuple, type({}.values()))) else [leaves]
+            if not all(
+                isinstance(leaf, plain) or isinstance(leaf, (dict, list)) for leaf in leaves
+            ):
+                return None
+            if callable(value):
+                return None
+        if isinstance(loss, (list, tuple)) and not all(isinstance(item, str) for item in loss):
             return None
-        return {"optimizer": optimizer, "loss": loss, "metrics": list(metrics or []) or None}
+        config = {"optimizer": optimizer, "loss": loss, "metrics": metrics or None}
+        if loss_weights is not None:
+            config["loss_weights"] = loss_weights
+        return config
 
     def _bound_optimizer(self) -> torch.optim.Optimizer:
         if self.optimizer is not None:
@@ -215,68 +237,55 @@ class Model(Layer):
     def _input_float_dtype(self) -> torch.dtype:
         return torch.get_default_dtype()
 
-    def _compute_loss(self, y, y_pred) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The data loss (mean over the output mask's valid entries) plus regularization."""
-        loss_fn = self._check_compiled("fit")
+    def _as_inputs(self, x: Any, name: str) -> Any:
+        """``x`` as the tensor (or structure of tensors) the model is called on."""
+        return _data.as_tensor(x, name, self._input_float_dtype())
+
+    def _as_targets(self, y: Any, name: str) -> list[torch.Tensor]:
+        """``y`` as one target tensor per output (a list of them is taken as it is)."""
+        if isinstance(y, list) and len(y) == 1 and torch.is_tensor(y[0]):
+            y = y[0]
+        return [_data.as_tensor(y, name, self._input_float_dtype())]
+
+    def _output_list(self, y_pred: Any) -> list[torch.Tensor]:
+        """The model's outputs as a list, in ``_output_names`` order."""
         if not torch.is_tensor(y_pred):
             raise ValueError(
                 "fit: the model must return one tensor to compute a loss on. Received: "
                 f"{type(y_pred).__name__} of {len(y_pred)} outputs."
             )
-        mask = getattr(y_pred, "_keras_mask", None)
-        y_true, y_pred_matched = losses_module.match_ranks(y, y_pred)
-        _check_targets(loss_fn, y_true, y_pred_matched, tuple(y.shape), tuple(y_pred.shape))
-        per_sample = loss_fn(y_true, y_pred_matched)
-        if mask is not None and tuple(mask.shape) != tuple(per_sample.shape):
-            raise ValueError(
-                f"fit: the output mask of shape {tuple(mask.shape)} does not fit the losses of "
-                f"shape {tuple(per_sample.shape)}. Expected targets shaped like the masked "
-                f"outputs {tuple(y_pred.shape)}. Received: targets of shape {tuple(y.shape)}."
-            )
-        loss = losses_module.reduce_loss(per_sample, mask)
-        regularization = self.losses
-        if regularization:
-            loss = loss + torch.stack([r.to(loss.dtype).reshape(()) for r in regularization]).sum()
-        return loss, mask
+        return [y_pred]
 
-    def _update_metrics(self, running: dict, y, y_pred, mask, loss, batch: int) -> None:
-        running["loss"].update(loss.detach(), weight=batch)
-        if not self._metric_names:
-            return
-        with torch.no_grad():
-            y_true, y_pred_matched = losses_module.match_ranks(y, y_pred.detach())
-            for identifier in self._metric_names:
-                key = metrics_module.name_of(identifier)
-                function = metrics_module.get(identifier, y, y_pred)
-                values = function(y_true, y_pred_matched)
-                weight = mask if mask is not None and mask.shape == values.shape else None
-                running[key].update(values, weight)
-
-    def _new_running(self) -> dict[str, metrics_module.Mean]:
-        names = ["loss"] + [metrics_module.name_of(m) for m in self._metric_names]
-        return {name: metrics_module.Mean() for name in names}
+    def _score(self, x, y, running, training: bool) -> torch.Tensor:
+        self._check_compiled("fit")
+        objectives = self._objectives()
+        y_pred = self._output_list(self(x, training=training))
+        total, parts = objectives.compute(y, y_pred, self.losses)
+        if training:
+            optimizer = self._bound_optimizer()
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
+            self.apply_constraints()
+        objectives.update(running, y, y_pred, total, parts, _data.sample_count(x))
+        return total
 
     def _train_batch(self, x, y, running) -> None:
-        y_pred = self(x, training=True)
-        loss, mask = self._compute_loss(y, y_pred)
-        optimizer = self._bound_optimizer()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        self.apply_constraints()
-        self._update_metrics(running, y, y_pred, mask, loss, x.shape[0])
+        self._score(x, y, running, training=True)
 
     @torch.no_grad()
     def _test_batch(self, x, y, running) -> None:
-        y_pred = self(x, training=False)
-        loss, mask = self._compute_loss(y, y_pred)
-        self._update_metrics(running, y, y_pred, mask, loss, x.shape[0])
+        self._score(x, y, running, training=False)
+
+    def _new_running(self) -> dict:
+        self._check_compiled("fit")
+        return self._objectives().new_running()
 
     # -- fit / evaluate / predict -----------------------------------------------------------
 
     def _tensors(self, x, y, x_name="x", y_name="y"):
-        x = _data.as_tensor(x, x_name, self._input_float_dtype())
-        y = _data.as_tensor(y, y_name, self._input_float_dtype())
+        x = self._as_inputs(x, x_name)
+        y = self._as_targets(y, y_name)
         _data.check_same_length(x, y, x_name, y_name)
         return x, y
 
@@ -294,10 +303,10 @@ class Model(Layer):
             if needs_targets:
                 x, y = self._tensors(x, y, *names)
             else:
-                x = _data.as_tensor(x, names[0], self._input_float_dtype())
+                x = self._as_inputs(x, names[0])
             batch_size = _data.check_batch_size(batch_size)
             source = partial(_batches.array_batches, x, y, batch_size, shuffle, self._device())
-            return source, -(-x.shape[0] // batch_size)
+            return source, -(-_data.sample_count(x) // batch_size)
         for name, value in (("y", y), ("batch_size", batch_size)):
             if value is not None:
                 raise ValueError(
@@ -329,11 +338,10 @@ class Model(Layer):
             x, y = _batches.unpack_batch(batch, method, number, needs_targets)
             names = (f"{method}: batch {number}'s x", f"{method}: batch {number}'s y")
             if y is None or not needs_targets:
-                x, y = _data.as_tensor(x, names[0], self._input_float_dtype()), None
-                yield x.to(device), None
+                yield _data.take(self._as_inputs(x, names[0]), None, device), None
             else:
                 x, y = self._tensors(x, y, *names)
-                yield x.to(device), y.to(device)
+                yield _data.take(x, None, device), _data.take(y, None, device)
         if number < 0:
             raise ValueError(
                 f"{method}: expected at least one batch from {type(loader).__name__}. Received: "
@@ -529,13 +537,9 @@ class Model(Layer):
         if progbar is not None and progbar.target is None:
             progbar.target = len(outputs)
             progbar.update(len(outputs), [])
-        if outputs and isinstance(outputs[0], (list, tuple)):
-            return [
-                torch.cat([o[i] for o in outputs]).cpu().numpy() for i in range(len(outputs[0]))
-            ]
         if not outputs:
             raise ValueError("predict: x must hold at least one sample. Received: 0 samples.")
-        return torch.cat(outputs).cpu().numpy()
+        return _data.concatenate(outputs)
 
     def train_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
         """One training step on one batch; returns the loss (and metrics) on it."""
@@ -543,7 +547,8 @@ class Model(Layer):
         x, y = self._tensors(x, y)
         running = self._new_running()
         with _training_mode(self, training=True):
-            self._train_batch(x.to(self._device()), y.to(self._device()), running)
+            device = self._device()
+            self._train_batch(_data.take(x, None, device), _data.take(y, None, device), running)
         return self._batch_logs(running, return_dict)
 
     def test_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
@@ -552,7 +557,8 @@ class Model(Layer):
         x, y = self._tensors(x, y)
         running = self._new_running()
         with _training_mode(self, training=False):
-            self._test_batch(x.to(self._device()), y.to(self._device()), running)
+            device = self._device()
+            self._test_batch(_data.take(x, None, device), _data.take(y, None, device), running)
         return self._batch_logs(running, return_dict)
 
     @staticmethod

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..layers._input import InputLayer
+from ..layers._keras_tensor import probe_output_shape
 from ..layers._layer import Layer, _is_shape
 from ..layers._serialization import deserialize, serialize
 from ..layers._wrapper import accepted_call_arguments, call_with_accepted_arguments
@@ -150,8 +151,17 @@ class Sequential(Model):
         shape = input_shape or self.input_shape
         self._output_shapes = []
         for layer in self._layers:
-            if shape is None or not isinstance(layer, Layer):
-                shape = None
+            if shape is None:
+                pass
+            elif not isinstance(layer, Layer):
+                # A plain torch module (e.g. from custom_objects): run it once to learn
+                # its output shape and create lazy weights.
+                try:
+                    shape = probe_output_shape(layer, tuple(shape), self._input_float_dtype())
+                except (RuntimeError, ValueError, TypeError, IndexError):
+                    shape = None
+                if not isinstance(shape, tuple):
+                    shape = None
             else:
                 layer._maybe_build(tuple(shape), self._build_device)
                 try:
@@ -229,30 +239,7 @@ class Sequential(Model):
             shape = layer.compute_output_shape(shape)
         return shape
 
-    # -- weights ----------------------------------------------------------------------------
-
-    def _sublayers(self) -> list[nn.Module]:
-        return list(self._layers)
-
-    def _layer_weights(self, layer: nn.Module) -> list[nn.Parameter]:
-        return layer.weights if isinstance(layer, Layer) else list(layer.parameters())
-
-    def _all_weights(self) -> list[nn.Parameter]:
-        return [w for layer in self._layers for w in self._layer_weights(layer)]
-
-    @property
-    def weights(self) -> list[nn.Parameter]:
-        """All weights, layer by layer (Keras models' order: not all trainable ones first)."""
-        return self._all_weights()
-
-    def _check_built(self, method: str) -> None:
-        unbuilt = [layer.name for layer in self._layers_only() if not layer.built]
-        if unbuilt:
-            raise ValueError(
-                f"{method}: this model has not yet been built. Build it first with "
-                "build(input_shape), input_shape= on the first layer, or a call on a batch "
-                f"of data. Received: unbuilt layers {unbuilt}."
-            )
+    # -- summary ----------------------------------------------------------------------------
 
     def summary(
         self,

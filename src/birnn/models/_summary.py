@@ -17,6 +17,9 @@ def readable_memory_size(size: float) -> str:
     return f"{size:.2f} PB"
 
 
+_BREAKS = ("),", "},", "],", "',")
+
+
 def _print_row(fields: list[Any], positions: list[int], print_fn: Callable) -> None:
     """One table row; long fields wrap onto continuation lines, as Keras wraps them."""
     left = [str(field) for field in fields]
@@ -28,6 +31,11 @@ def _print_row(fields: list[Any], positions: list[int], print_fn: Callable) -> N
             space = 0 if last else 2
             cutoff = positions[column] - start - space - (0 if last else 1)
             piece = text[:cutoff]
+            # As Keras: break after the end of a tuple, list, dict or quoted item.
+            breaks = [piece.find(end) + len(end) for end in _BREAKS if piece.find(end) >= 0]
+            if breaks:
+                cutoff = min(breaks)
+                piece = piece[:cutoff]
             if column == 0:
                 line += " "
             line += piece + " " * space
@@ -47,19 +55,25 @@ def print_summary(
 
     Args:
         model: the model (for its name and weights).
-        rows: ``(name (Class), output shape, parameter count)`` per layer.
+        rows: ``(name (Class), output shape, parameter count)`` per layer, and the
+            list of inbound ``layer[node][tensor]`` as a fourth field for graphs.
         line_length: total width (65 by default).
         positions: column ends, as fractions of ``line_length`` or absolute.
         print_fn: called with each line (``print`` by default).
     """
     print_fn = print_fn or print
+    header = ["Layer (type)", "Output Shape", "Param #"]
+    if rows and len(rows[0]) == 4:  # a graph: the layer outputs each layer reads
+        header.append("Connected to")
+        line_length = line_length or 98
+        positions = list(positions or [0.3, 0.6, 0.70, 1.0])
     line_length = line_length or 65
     positions = list(positions or [0.45, 0.85, 1.0])
     if positions[-1] <= 1:
         positions = [int(line_length * p) for p in positions]
     print_fn(f'Model: "{model.name}"')
     print_fn("_" * line_length)
-    _print_row(["Layer (type)", "Output Shape", "Param #"], positions, print_fn)
+    _print_row(header, positions, print_fn)
     print_fn("=" * line_length)
     for index, row in enumerate(rows):
         _print_row(list(row), positions, print_fn)
