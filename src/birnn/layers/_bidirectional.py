@@ -21,6 +21,7 @@ from ._dispatch import run_directions
 from ._layer import Layer
 from ._recurrent import RNN
 from ._serialization import deserialize, serialize
+from ._torch_rnn import run_torch_rnns, torch_rnn_mode
 
 _MERGE_MODES = ("sum", "mul", "concat", "ave", None)
 _SEQUENCE_LAYER_ATTRIBUTES = (
@@ -107,7 +108,10 @@ class Bidirectional(Wrapper):
             and ``get_config()``/``from_config()``. Beyond Keras, also a plain causal
             ``torch.nn.Module`` mapping ``(batch, time, f)`` to ``(batch, time, g)``: its
             backward copy (a deep copy with re-initialised parameters) reads each row's valid
-            steps in reverse (see ``reverse_valid_steps``).
+            steps in reverse (see ``reverse_valid_steps``). A one-layer, unidirectional
+            ``torch.nn.LSTM``, ``GRU`` or ``RNN`` runs on the fused kernels with every kind of
+            mask and Keras's masked-step semantics; inputs and mask follow its
+            ``batch_first``, and the output is the merge of both directions' sequence outputs.
         merge_mode: ``'sum'``, ``'mul'``, ``'concat'`` (default), ``'ave'`` or ``None`` (a
             list ``[forward, backward]``).
         weights: optional initial weights in ``get_weights()`` order: the first half for the
@@ -174,6 +178,7 @@ class Bidirectional(Wrapper):
         self.__dict__["layer"] = layer
         self.merge_mode = merge_mode
         self._wraps_sequence_layers = sequence_layers
+        self._torch_rnn_mode: str | None = None
         self._backward_layer_config = None
 
         if sequence_layers:
@@ -198,6 +203,7 @@ class Bidirectional(Wrapper):
             self.return_state = bool(layer.return_state)
             self.stateful = bool(getattr(layer, "stateful", False))
         else:
+            self._torch_rnn_mode = torch_rnn_mode(layer)
             self.forward_layer = layer
             self.backward_layer = _fresh_copy(layer)
             self.return_sequences, self.return_state, self.stateful = True, False, False
@@ -287,6 +293,9 @@ class Bidirectional(Wrapper):
         initial_state: list[torch.Tensor] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
         if not self._wraps_sequence_layers:
+            if self._torch_rnn_mode is not None:
+                sides = (self.forward_layer, self.backward_layer)
+                return self._merge(*run_torch_rnns(self._torch_rnn_mode, *sides, inputs, mask))
             return self._run_plain(inputs, mask)
         initial_states = self._split_states("initial_state", initial_state)
         if isinstance(self.forward_layer, RNN) and isinstance(self.backward_layer, RNN):
@@ -407,7 +416,7 @@ class Bidirectional(Wrapper):
             y_rev = self.backward_layer(inputs.flip(1)).flip(1)
             return self._merge(y, y_rev)
         lengths = mask.sum(dim=1)
-        if not bool(
+        if not torch.compiler.is_exporting() and not bool(
             (mask == (torch.arange(mask.shape[1], device=mask.device) < lengths.unsqueeze(1))).all()
         ):
             raise ValueError(
