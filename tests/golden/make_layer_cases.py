@@ -188,7 +188,27 @@ def run(spec):
         config = keras3_config(spec["make"], tensors, is_list)
         if config is not None:
             meta["keras3_config"] = config
+    if isinstance(layer, L.Layer) and is_list and mask_list is not None and spec["keras3"]:
+        merged = keras3_masked_merge(spec["make"], tensors, mask_list)
+        if merged is not None:
+            arrays["keras3_output"] = merged
+            meta["keras3_output"] = "keras3_output"
     return meta, arrays
+
+
+def keras3_masked_merge(make, tensors, masks):
+    """Keras 3's output of a merge layer whose inputs carry masks (its Maximum, Minimum and
+    Multiply compute with them), or None for other layers."""
+    import keras
+
+    layer = make(keras.layers)
+    if not isinstance(layer, keras.src.layers.merging.base_merge.Merge):
+        return None
+    inputs = [tf.identity(x) for x in tensors]
+    for x, m in zip(inputs, masks):
+        if m is not None:
+            keras.src.backend.set_keras_mask(x, m)
+    return np.asarray(layer(inputs))
 
 
 def keras3_config(make, tensors, is_list):

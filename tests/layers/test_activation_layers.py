@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from birnn.layers import ELU, LeakyReLU, ReLU, Softmax
+from birnn.layers import ELU, LeakyReLU, ReLU, Softmax, deserialize
 
 from .layer_cases import case_ids, check_config_round_trip, run_case
 
@@ -52,3 +52,13 @@ def test_activation_layers_pass_masks_on():
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_keras3_leaky_relu_config_reads_its_negative_slope():
+    config = {
+        "module": "keras.layers",
+        "class_name": "LeakyReLU",
+        "config": {"name": "leaky", "trainable": True, "dtype": "float32", "negative_slope": 0.1},
+    }
+    layer = deserialize(config)
+    assert layer.get_config()["alpha"] == 0.10000000149011612

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from birnn.layers import (
     add,
     average,
     concatenate,
+    deserialize,
     dot,
     maximum,
     minimum,
@@ -22,7 +24,7 @@ from birnn.layers import (
     subtract,
 )
 
-from .layer_cases import case_ids, check_config_round_trip, run_case
+from .layer_cases import case_ids, check_config_round_trip, load_case, run_case
 
 CASES = case_ids(
     "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"
@@ -108,3 +110,14 @@ def test_element_wise_merges_are_the_reductions_they_name(count, steps, seed):
     torch.testing.assert_close(multiply(tensors), stacked.prod(0))
     cosine = dot(tensors[:2], axes=2, normalize=True)
     assert bool((cosine.abs() <= 1 + 1e-5).all())
+
+
+@pytest.mark.parametrize("case_id", [c for c in CASES if "keras3_output" in load_case(c)[0]])
+def test_keras3_masked_merge_matches_keras3(case_id):
+    spec, arrays = load_case(case_id)
+    layer = deserialize(spec["config"])
+    inputs = [torch.tensor(arrays[key]) for key in spec["inputs"]]
+    masks = [None if m is None else torch.tensor(arrays[m]) for m in spec["masks"]]
+    np.testing.assert_allclose(
+        layer._keras3_call(inputs, masks).numpy(), arrays[spec["keras3_output"]], atol=1e-6
+    )

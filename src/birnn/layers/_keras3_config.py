@@ -242,6 +242,7 @@ _KERAS3_ONLY_DEFAULTS: dict[str, dict[str, Any]] = {
     "Cropping1D": {"data_format": "channels_last"},
     "SpatialDropout1D": {},
     "SpatialDropout2D": {},
+    "LeakyReLU": {},
 }
 _SEEDED_ATTENTION = ("Attention", "AdditiveAttention", "MultiHeadAttention")
 
@@ -253,6 +254,8 @@ def _convert_layer_defaults(obj: dict, class_name: str) -> None:
             del config[key]
     if class_name in _SEEDED_ATTENTION:
         _drop_unused_seed(config)
+    if class_name == "LeakyReLU" and "negative_slope" in config:
+        config["alpha"] = config.pop("negative_slope")  # Keras 3 renamed it
     if class_name.startswith("SpatialDropout"):
         config.setdefault("noise_shape", None)  # Keras 2 writes it; Keras 3 ignores it too
     if class_name == "MultiHeadAttention":

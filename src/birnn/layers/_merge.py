@@ -117,6 +117,13 @@ class _Merge(Layer):
             )
         return any(m is not None for m in mask)
 
+    def _keras3_call(
+        self, inputs: Sequence[torch.Tensor], masks: Sequence[torch.Tensor | None]
+    ) -> torch.Tensor:
+        """The output Keras 3 computes for masked inputs, for a Keras 3 model's graph: the same
+        as tf-keras except ``Maximum``, ``Minimum`` and ``Multiply``, which read the masks."""
+        return self(inputs)
+
     def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
         if not self._has_masks(inputs, mask):
             return None
@@ -134,6 +141,40 @@ class _Merge(Layer):
             known = sizes - {None, 1}
             output.append(known.pop() if known else None if None in sizes else 1)
         return tuple(output)
+
+
+def _full_masks(
+    tensors: list[torch.Tensor], masks: Sequence[torch.Tensor | None]
+) -> list[torch.Tensor | None]:
+    """Each ``(batch, steps)`` mask broadcast to its tensor's shape."""
+    return [
+        None
+        if m is None
+        else m.bool().unsqueeze(-1).expand_as(x)
+        if m.dim() < x.dim()
+        else m.bool()
+        for x, m in zip(tensors, masks)
+    ]
+
+
+def _keras3_extremum(
+    self: _Merge, inputs: Sequence[torch.Tensor], masks: Sequence[torch.Tensor | None]
+) -> torch.Tensor:
+    """Keras 3's Maximum/Minimum of masked inputs: a step one input masks takes the other
+    inputs' values."""
+    tensors = self._input_list(inputs)
+    output, output_mask = None, None
+    for x, mask in zip(tensors, _full_masks(tensors, masks)):
+        if output is None:
+            output, output_mask = x, mask
+            continue
+        if mask is not None:
+            x = torch.where(mask, x, output)
+        if output_mask is not None:
+            output = torch.where(output_mask, output, x)
+        output_mask = None if mask is None or output_mask is None else output_mask | mask
+        output = self._combine(output, x)
+    return output
 
 
 class Add(_Merge):
@@ -170,6 +211,22 @@ class Multiply(_Merge):
 
     _combine = staticmethod(operator.mul)
 
+    def _keras3_call(
+        self, inputs: Sequence[torch.Tensor], masks: Sequence[torch.Tensor | None]
+    ) -> torch.Tensor:
+        # Keras 3 multiplies masked steps by 1, then zeroes the steps no input keeps.
+        tensors = self._input_list(inputs)
+        full = _full_masks(tensors, masks)
+        factors = [
+            x if m is None else torch.where(m, x, torch.ones_like(x)) for x, m in zip(tensors, full)
+        ]
+        output = functools.reduce(operator.mul, factors)
+        if all(m is not None for m in full):
+            output = torch.where(
+                functools.reduce(operator.or_, full), output, torch.zeros_like(output)
+            )
+        return output
+
 
 class Average(_Merge):
     """Averages a list of tensors element-wise (Keras 2's ``Average``).
@@ -194,6 +251,7 @@ class Maximum(_Merge):
     """
 
     _combine = staticmethod(torch.maximum)
+    _keras3_call = _keras3_extremum
 
 
 class Minimum(_Merge):
@@ -205,6 +263,7 @@ class Minimum(_Merge):
     """
 
     _combine = staticmethod(torch.minimum)
+    _keras3_call = _keras3_extremum
 
 
 class Concatenate(_Merge):
