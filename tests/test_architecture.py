@@ -1,5 +1,5 @@
-"""The package's parts depend one way (docs/architecture.md): no import cycle, counting
-imports inside functions, and the directions the architecture note names.
+"""The package's parts depend one way: no import cycle, counting imports inside functions,
+and each part imports only what docs/architecture.md's table says it may.
 
 Every ``import`` in ``src/birnn`` is parsed, wherever it sits. A part is a top-level
 module (``_kernels``, ``_masks``, ``activations``...) or subpackage (``layers``,
@@ -9,22 +9,25 @@ module (``_kernels``, ``_masks``, ``activations``...) or subpackage (``layers``,
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
-SOURCE = Path(__file__).resolve().parents[1] / "src" / "birnn"
+REPOSITORY = Path(__file__).resolve().parents[1]
+SOURCE = REPOSITORY / "src" / "birnn"
+NOTE = REPOSITORY / "docs" / "architecture.md"
 ROOT = "birnn"
 
-# What each part must never import (the arrows of docs/architecture.md, reversed).
-FORBIDDEN = {
-    "_kernels": {"layers", "models", "saving", "demo"},
-    "_masks": {"layers", "models", "saving", "demo", "_kernels"},
-    "_objects": {"layers", "models", "saving", "demo"},
-    "layers": {"models", "saving", "demo"},
-    "saving": {"layers", "models", "demo"},
-    "models": {"demo"},
-}
+
+def _allowed_imports() -> dict[str, set[str]]:
+    """The note's table ``| `part` | `a`, `b` |``: what each part may import."""
+    allowed = {}
+    for line in NOTE.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and re.fullmatch(r"`[\w.]+`", cells[0]):
+            allowed[cells[0].strip("`")] = set(re.findall(r"`([\w.]+)`", cells[1]))
+    return allowed
 
 
 def _module_name(path: Path) -> str:
@@ -121,9 +124,25 @@ def test_no_part_imports_the_package_root():
     assert importers == []
 
 
-@pytest.mark.parametrize("part", sorted(FORBIDDEN))
-def test_parts_depend_one_way(part):
-    assert not _part_graph().get(part, set()) & FORBIDDEN[part]
+def test_the_note_lists_every_part():
+    parts = set(_part_graph()) - {ROOT}
+    assert set(_allowed_imports()) == parts
+
+
+@pytest.mark.parametrize("part", sorted(set(_part_graph()) - {ROOT}))
+def test_each_part_imports_only_what_the_architecture_note_allows(part):
+    allowed = _allowed_imports().get(part, set())
+    assert _part_graph()[part] <= allowed, f"{part} imports {_part_graph()[part] - allowed}"
+
+
+def test_the_note_names_modules_that_exist():
+    named = set(re.findall(r"`((?:layers|models|saving)/\w+\.py|_\w+\.py)`", NOTE.read_text()))
+    missing = [
+        path
+        for path in named
+        if not (SOURCE / path).exists() and not any(SOURCE.rglob(Path(path).name))
+    ]
+    assert named and not missing
 
 
 def test_no_import_cycle_between_modules_within_a_part():

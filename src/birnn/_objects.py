@@ -1,9 +1,41 @@
-"""Resolving and serializing the small Keras objects layers take by name or dict
-(regularizers, constraints): one place for the lookup rules and their errors."""
+"""Keras's names for things: the one place for the name and dict lookup rules of the
+objects layers and models take by name or config, Keras's snake-case class names and its
+dtype names."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import torch
+
+# Keras's dtype names and the torch dtypes they stand for.
+DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+
+
+def snake_case(class_name: str) -> str:
+    """Keras's snake-case name of a class: default layer names, ``.weights.h5`` keys.
+
+    Example:
+        >>> snake_case("SimpleRNNCell"), snake_case("Conv1D"), snake_case("GRU")
+        ('simple_rnn_cell', 'conv1d', 'gru')
+    """
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+    # Keras prefixes the names of private classes ("_Foo") with "private".
+    return "private" + name if name.startswith("_") else name
 
 
 def serialize_object(obj: Any, module: str) -> dict[str, Any] | None:
@@ -18,28 +50,69 @@ def serialize_object(obj: Any, module: str) -> dict[str, Any] | None:
     }
 
 
+def as_config(identifier: Any) -> dict[str, Any] | None:
+    """A name or a serialized Keras object as ``{"class_name", "config"}``; ``None`` for
+    anything else (an instance, a callable...).
+
+    Example:
+        >>> as_config("adam")
+        {'class_name': 'adam', 'config': {}}
+    """
+    if isinstance(identifier, str):
+        return {"class_name": identifier, "config": {}}
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        return {**identifier, "config": identifier.get("config") or {}}
+    return None
+
+
+def lookup(kind: str, name: Any, table: dict[str, Any], expected: str = "") -> Any:
+    """``table[name]``, or a ValueError naming ``kind``, the known names and ``name``.
+
+    Args:
+        kind: what is looked up (``"optimizer"``), the error's subject.
+        name: the name to look up.
+        table: names to entries.
+        expected: what else is accepted, e.g. ``" or a callable"``.
+
+    Example:
+        >>> lookup("loss", "mse", {"mse": "the mse"})
+        'the mse'
+    """
+    entry = table.get(name) if isinstance(name, str) else None
+    if entry is None:
+        raise ValueError(f"{kind} must be one of {sorted(table)}{expected}. Received: {name!r}.")
+    return entry
+
+
+def from_config(kind: str, cls: type, config: dict[str, Any]) -> Any:
+    """``cls.from_config(config)``, with a ValueError naming ``kind`` for a config that does
+    not fit the class."""
+    try:
+        return cls.from_config(config)
+    except TypeError as error:
+        raise ValueError(
+            f"{kind} {cls.__name__}: unsupported config {config!r} ({error})."
+        ) from None
+
+
 def resolve_object(identifier: Any, kind: str, base: type, classes: dict[str, type]) -> Any:
     """Resolves ``None``, an instance of ``base``, a name, a serialized dict or a callable.
 
+    Args:
+        identifier: what the user passed.
+        kind: what is resolved (``"regularizer"``), the errors' subject.
+        base: the class whose instances are returned as they are.
+        classes: names (class names and Keras's snake-case aliases) to classes.
+
     Raises:
-        ValueError: naming ``kind`` and the valid class names, for anything else.
+        ValueError: naming ``kind`` and the valid names, for anything else.
     """
     if identifier is None or isinstance(identifier, base):
         return identifier
-    if isinstance(identifier, str):
-        identifier = {"class_name": identifier, "config": {}}
-    if isinstance(identifier, dict):
-        cls = classes.get(identifier.get("class_name"))
-        if cls is None:
-            names = sorted({c.__name__ for c in classes.values()})
-            raise ValueError(
-                f"{kind} must be one of {names} or None. "
-                f"Received: {identifier.get('class_name')!r}."
-            )
-        try:
-            return cls.from_config(identifier.get("config") or {})
-        except TypeError as error:
-            raise ValueError(f"{kind} {identifier!r} has an unsupported config: {error}.") from None
+    config = as_config(identifier)
+    if config is not None:
+        cls = lookup(kind, config["class_name"], classes, " or None")
+        return from_config(kind, cls, config["config"])
     if callable(identifier):
         return identifier
     raise ValueError(f"{kind} must be a name, a dict or a callable. Received: {identifier!r}.")

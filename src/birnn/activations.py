@@ -12,6 +12,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from ._objects import lookup
+
 __all__ = ["get", "serialize", "tanh", "sigmoid", "hard_sigmoid", "relu", "linear"]
 
 
@@ -86,13 +88,7 @@ def get(identifier: str | Callable | None) -> Callable[[torch.Tensor], torch.Ten
     if isinstance(identifier, dict):
         identifier = identifier.get("config", {}).get("name") or identifier.get("class_name")
     if isinstance(identifier, str):
-        try:
-            return _ACTIVATIONS[identifier]
-        except KeyError:
-            raise ValueError(
-                f"activation must be one of {sorted(_ACTIVATIONS)} or a callable. "
-                f"Received: {identifier!r}."
-            ) from None
+        return lookup("activation", identifier, _ACTIVATIONS, " or a callable")
     if callable(identifier):
         return identifier
     raise ValueError(

@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from ._objects import resolve_object, serialize_object
+
 __all__ = [
     "Initializer",
     "Zeros",
@@ -407,12 +409,7 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
         >>> serialize(Orthogonal())["class_name"]
         'Orthogonal'
     """
-    return {
-        "module": "keras.initializers",
-        "class_name": type(initializer).__name__,
-        "config": initializer.get_config(),
-        "registered_name": None,
-    }
+    return serialize_object(initializer, "keras.initializers")
 
 
 def get(identifier: Any) -> Initializer:
@@ -433,33 +430,4 @@ def get(identifier: Any) -> Initializer:
         >>> get("orthogonal")
         Orthogonal(gain=1.0, seed=None)
     """
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _SNAKE_NAMES.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"initializer must be one of {sorted(_SNAKE_NAMES)} (or their class names). "
-                f"Received: {identifier!r}."
-            )
-        return cls()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _CLASSES.get(name) or _SNAKE_NAMES.get(name)
-        if cls is None:
-            raise ValueError(
-                f"initializer class_name must be one of {sorted(_CLASSES)}. Received: {name!r}."
-            )
-        config = identifier.get("config") or {}
-        try:
-            return cls.from_config(config)
-        except TypeError as error:
-            raise ValueError(
-                f"initializer {name}: unsupported config {config!r} ({error})."
-            ) from None
-    if callable(identifier):
-        return identifier
-    raise ValueError(
-        f"initializer must be a name, a dict, an Initializer or a callable. "
-        f"Received: {identifier!r}."
-    )
+    return resolve_object(identifier, "initializer", Initializer, {**_CLASSES, **_SNAKE_NAMES})

@@ -18,6 +18,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ._objects import as_config, lookup
+
 __all__ = [
     "EPSILON",
     "binary_crossentropy",
@@ -202,25 +204,24 @@ def get(identifier: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
         >>> get("mse") is mean_squared_error
         True
     """
-    if isinstance(identifier, str):
-        identifier = {"class_name": identifier, "config": {}}
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        name = _CLASS_NAMES.get(identifier["class_name"], identifier["class_name"])
-        if name not in _FUNCTIONS:
-            raise ValueError(
-                f"loss must be one of {sorted(set(_FUNCTIONS) - {'MSE', 'MAE'})} (or their "
-                f"Keras class names) or a callable. Received: {identifier['class_name']!r}."
-            )
-        config = {k: v for k, v in (identifier.get("config") or {}).items() if k not in _IGNORED}
-        axis = (identifier.get("config") or {}).get("axis", -1)
+    serialized = as_config(identifier)
+    if serialized is not None:
+        class_name, given = serialized["class_name"], serialized["config"]
+        function = lookup(
+            "loss",
+            _CLASS_NAMES.get(class_name, class_name),
+            _FUNCTIONS,
+            " (or their Keras class names) or a callable",
+        )
+        config = {k: v for k, v in given.items() if k not in _IGNORED}
+        axis = given.get("axis", -1)
         unknown = sorted(set(config) - set(_OPTIONS))
-        if unknown or axis != -1 or (identifier.get("config") or {}).get("ignore_class"):
+        if unknown or axis != -1 or given.get("ignore_class"):
             raise ValueError(
-                f"loss {identifier['class_name']}: unsupported option(s) "
+                f"loss {class_name}: unsupported option(s) "
                 f"{unknown or ['axis' if axis != -1 else 'ignore_class']}. Expected only "
-                f"{list(_OPTIONS)}. Received: config={identifier.get('config')!r}."
+                f"{list(_OPTIONS)}. Received: config={given!r}."
             )
-        function = _FUNCTIONS[name]
         options = {k: v for k, v in config.items() if v}
         return partial(function, **options) if options else function
     if callable(identifier):

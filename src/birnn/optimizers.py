@@ -26,6 +26,8 @@ from typing import Any
 
 import torch
 
+from ._objects import as_config, from_config, lookup, serialize_object
+
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "Adagrad", "Adamax", "get", "serialize"]
 
 _BASE_KEYS = ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue")
@@ -349,12 +351,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
         >>> serialize(Adam())["config"]["epsilon"]
         1e-07
     """
-    return {
-        "module": "keras.optimizers",
-        "class_name": type(optimizer).__name__,
-        "config": optimizer.get_config(),
-        "registered_name": None,
-    }
+    return serialize_object(optimizer, "keras.optimizers")
 
 
 def get(identifier: Any) -> torch.optim.Optimizer | Callable[[Iterable], torch.optim.Optimizer]:
@@ -380,18 +377,16 @@ def get(identifier: Any) -> torch.optim.Optimizer | Callable[[Iterable], torch.o
         return identifier()
     if isinstance(identifier, torch.optim.Optimizer) or callable(identifier):
         return identifier
-    if isinstance(identifier, str):
-        identifier = {"class_name": identifier, "config": {}}
-    if isinstance(identifier, dict) and "class_name" in identifier:
+    config = as_config(identifier)
+    if config is not None:
         # tf-keras >= 2.11 registers its optimizers as "Custom>Adam" in saved files.
-        name = str(identifier["class_name"]).removeprefix("Custom>")
-        cls = _CLASSES.get(name.lower())
-        if cls is None:
-            raise ValueError(
-                f"optimizer must be one of {sorted(_CLASSES)} (or their Keras class names), a "
-                f"torch.optim.Optimizer or a callable params -> optimizer. Received: {name!r}."
-            )
-        return cls.from_config(dict(identifier.get("config") or {}))
+        name = str(config["class_name"]).removeprefix("Custom>")
+        expected = (
+            " (or their Keras class names), a torch.optim.Optimizer or a callable params -> "
+            "optimizer"
+        )
+        cls = lookup("optimizer", name.lower(), _CLASSES, expected)
+        return from_config("optimizer", cls, dict(config["config"]))
     raise ValueError(
         "optimizer must be a Keras optimizer name or dict, a torch.optim.Optimizer or a "
         f"callable params -> optimizer. Received: {identifier!r:.200}."

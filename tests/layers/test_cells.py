@@ -9,17 +9,17 @@ from birnn import activations
 from birnn.layers import GRUCell, LSTMCell, SimpleRNNCell
 
 CELLS = {
-    "simple": lambda: SimpleRNNCell(3),
-    "lstm": lambda: LSTMCell(3),
-    "gru": lambda: GRUCell(3),
-    "gru_reset_before": lambda: GRUCell(3, reset_after=False),
-    "gru_no_bias": lambda: GRUCell(3, use_bias=False),
+    "simple": lambda **kw: SimpleRNNCell(3, **kw),
+    "lstm": lambda **kw: LSTMCell(3, **kw),
+    "gru": lambda **kw: GRUCell(3, **kw),
+    "gru_reset_before": lambda **kw: GRUCell(3, reset_after=False, **kw),
+    "gru_no_bias": lambda **kw: GRUCell(3, use_bias=False, **kw),
 }
 
 
 def built(make_cell, features=4):
     cell = make_cell()
-    cell._maybe_build((None, features))
+    cell.build((None, features))
     with torch.no_grad():
         for weight in cell.weights:
             weight.copy_(torch.randn(weight.shape) * 0.5)
@@ -32,13 +32,15 @@ def initial_states(cell, batch):
 
 @pytest.mark.parametrize("kind", sorted(CELLS))
 def test_recurrent_dropout_step_with_keep_all_masks_equals_plain_step(kind):
-    cell = built(CELLS[kind])
+    # A rate this small keeps every unit: the masks are all 1 / (1 - 1e-8), 1 in float32.
+    cell = built(lambda: CELLS[kind](recurrent_dropout=1e-8))
     x, states = torch.randn(2, 4), initial_states(cell, 2)
     cell.reset_dropout_masks(x.unsqueeze(1), training=False)
     plain_output, plain_states = cell.step(cell.project_inputs(x), states)
 
-    count = cell.gates if not isinstance(cell, SimpleRNNCell) else 1
-    cell._dropout_masks = (None, [torch.ones(2, cell.units) for _ in range(count)])
+    cell.reset_dropout_masks(x.unsqueeze(1), training=True)
+    masks = cell.get_recurrent_dropout_mask_for_cell(states[0], training=True)
+    assert all(bool((m == 1).all()) for m in (masks if isinstance(masks, list) else [masks]))
     output, new_states = cell.step(cell.project_inputs(x), states)
 
     torch.testing.assert_close(output, plain_output)

@@ -144,7 +144,7 @@ def test_training_dropout_uses_one_inverted_mask_per_call_for_every_step():
     x = torch.randn(3, 6, 5)
     layer.train()
     dropped = layer(x)
-    (mask,) = layer.cell._dropout_masks[0]
+    mask = layer.cell.get_dropout_mask_for_cell(x[:, 0], training=True)
     assert set(mask.unique().tolist()) <= {0.0, 2.0}
     reference = layer(x * mask.unsqueeze(1), training=False)
     torch.testing.assert_close(dropped, reference)
@@ -155,7 +155,8 @@ def test_recurrent_dropout_switches_to_implementation_1_with_a_mask_per_gate():
     assert layer.cell.implementation == 1
     assert layer.get_config()["implementation"] == 1
     layer(torch.randn(2, 3, 2), training=True)
-    assert len(layer.cell._dropout_masks[1]) == 3
+    masks = layer.cell.get_recurrent_dropout_mask_for_cell(torch.zeros(2, 4), True, count=3)
+    assert len(masks) == 3 and not torch.equal(masks[0], masks[1])
 
 
 def test_no_dropout_at_inference():
@@ -297,10 +298,10 @@ def test_implementation_1_input_masks_follow_tf_keras():
     fused_in_keras = LSTM(3, implementation=1, dropout=0.5)
     fused_in_keras(x, training=True)
     # tf-keras's fused op uses the first only
-    assert len(fused_in_keras.cell._dropout_masks[0]) == 1
+    assert torch.is_tensor(fused_in_keras.cell.get_dropout_mask_for_cell(x[:, 0], True))
     per_gate = LSTM(3, implementation=1, dropout=0.5, recurrent_activation="hard_sigmoid")
     per_gate(x, training=True)
-    assert len(per_gate.cell._dropout_masks[0]) == 4
+    assert len(per_gate.cell.get_dropout_mask_for_cell(x[:, 0], True)) == 4
     gru = GRU(3, implementation=1, dropout=0.5, reset_after=False)
     gru(x, training=True)
-    assert len(gru.cell._dropout_masks[0]) == 3
+    assert len(gru.cell.get_dropout_mask_for_cell(x[:, 0], True)) == 3

@@ -2,7 +2,7 @@
 
 from ._activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from ._attention import AdditiveAttention, Attention, MultiHeadAttention
-from ._bidirectional import Bidirectional, Wrapper
+from ._bidirectional import Bidirectional
 from ._conv import Conv1D, Conv2D
 from ._core import Activation, Dense, Dropout
 from ._embedding import Embedding
@@ -46,6 +46,7 @@ from ._rnn_layers import GRU, LSTM, SimpleRNN
 from ._serialization import deserialize, register, serialize
 from ._stacked import StackedRNNCells
 from ._time_distributed import TimeDistributed
+from ._wrapper import Wrapper
 
 register(
     RNN,

@@ -1,4 +1,4 @@
-"""``Wrapper`` and ``Bidirectional``: one sequence layer run in both time directions.
+"""``Bidirectional``: one sequence layer run in both time directions.
 
 ``Bidirectional`` re-creates the wrapped layer as its forward layer, builds the
 backward layer (re-created with ``go_backwards`` flipped, or the one given),
@@ -10,18 +10,18 @@ order), and merges.
 from __future__ import annotations
 
 import copy
-import inspect
 from typing import Any
 
 import torch
 from torch import nn
 
-from .._masks import check_mask, reverse_valid_steps
 from ._dispatch import run_directions
 from ._layer import Layer
+from ._plain_module import fresh_copy, run_plain_directions
 from ._recurrent import RNN
 from ._serialization import deserialize, serialize
 from ._torch_rnn import run_torch_rnns, torch_rnn_mode
+from ._wrapper import Wrapper, accepted_call_arguments, call_with_accepted_arguments
 
 _MERGE_MODES = ("sum", "mul", "concat", "ave", None)
 _SEQUENCE_LAYER_ATTRIBUTES = (
@@ -32,58 +32,6 @@ _SEQUENCE_LAYER_ATTRIBUTES = (
     "from_config",
 )
 _MATCHING_ATTRIBUTES = ("stateful", "return_sequences", "return_state", "time_major")
-
-
-def _accepted_call_arguments(module: nn.Module) -> frozenset[str]:
-    parameters = inspect.signature(module.forward).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return frozenset({"mask", "training", "initial_state"})
-    return frozenset(parameters)
-
-
-class Wrapper(Layer):
-    """Base class of layers that wrap another layer (Keras's ``Wrapper``).
-
-    Args:
-        layer: the wrapped layer, a ``torch.nn.Module``.
-        **kwargs: base layer arguments (``name``, ``input_shape``, ...).
-
-    Raises:
-        ValueError: if ``layer`` is not a ``torch.nn.Module``.
-    """
-
-    def __init__(self, layer: nn.Module, **kwargs: Any):
-        if not isinstance(layer, nn.Module):
-            raise ValueError(
-                f"{type(self).__name__}: layer must be a layer (a torch.nn.Module). "
-                f"Received: {layer!r:.200} of type {type(layer).__name__}."
-            )
-        super().__init__(**kwargs)
-        self.layer = layer
-
-    def _sublayers(self) -> list[nn.Module]:
-        return [self.layer]
-
-    def build(self, input_shape: tuple) -> None:
-        if isinstance(self.layer, Layer):
-            self.layer._maybe_build(input_shape, self._build_device)
-        self.built = True
-
-    def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:
-        if not isinstance(self.layer, Layer):
-            return None
-        return self.layer._input_shape_from_weights(state_dict, prefix + "layer.")
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["layer"] = serialize(self.layer)
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None):
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"], custom_objects)
-        return cls(**config)
 
 
 class Bidirectional(Wrapper):
@@ -173,9 +121,6 @@ class Bidirectional(Wrapper):
         if "dtype" not in kwargs and isinstance(layer, Layer):
             kwargs["dtype"] = layer.dtype
         super().__init__(layer, **kwargs)
-        # Keras keeps the given layer only for its config; it owns no weights here.
-        del self._modules["layer"]
-        self.__dict__["layer"] = layer
         self.merge_mode = merge_mode
         self._wraps_sequence_layers = sequence_layers
         self._torch_rnn_mode: str | None = None
@@ -205,7 +150,7 @@ class Bidirectional(Wrapper):
         else:
             self._torch_rnn_mode = torch_rnn_mode(layer)
             self.forward_layer = layer
-            self.backward_layer = _fresh_copy(layer)
+            self.backward_layer = fresh_copy(layer)
             self.return_sequences, self.return_state, self.stateful = True, False, False
         for side in (self.forward_layer, self.backward_layer):
             if hasattr(side, "zero_output_for_mask"):
@@ -213,7 +158,7 @@ class Bidirectional(Wrapper):
         if not self.trainable:
             self.trainable = False  # the setter freezes both sides, plain modules included
         self._call_arguments = [
-            _accepted_call_arguments(side) for side in (self.forward_layer, self.backward_layer)
+            accepted_call_arguments(side) for side in (self.forward_layer, self.backward_layer)
         ]
         self._initial_weights = weights
         self._build_from_constructor()
@@ -263,6 +208,10 @@ class Bidirectional(Wrapper):
 
     # -- building ---------------------------------------------------------------------------
 
+    def _keep_layer(self, layer: nn.Module) -> None:
+        # Keras keeps the given layer only for its config; it owns no weights here.
+        self.__dict__["layer"] = layer
+
     def _sublayers(self) -> list[nn.Module]:
         return [self.forward_layer, self.backward_layer]
 
@@ -293,10 +242,10 @@ class Bidirectional(Wrapper):
         initial_state: list[torch.Tensor] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
         if not self._wraps_sequence_layers:
+            sides = (self.forward_layer, self.backward_layer)
             if self._torch_rnn_mode is not None:
-                sides = (self.forward_layer, self.backward_layer)
                 return self._merge(*run_torch_rnns(self._torch_rnn_mode, *sides, inputs, mask))
-            return self._run_plain(inputs, mask)
+            return self._merge(*run_plain_directions(*sides, inputs, mask))
         initial_states = self._split_states("initial_state", initial_state)
         if isinstance(self.forward_layer, RNN) and isinstance(self.backward_layer, RNN):
             output, states = self._run_rnns(inputs, mask, training, initial_states)
@@ -371,19 +320,19 @@ class Bidirectional(Wrapper):
     def _call_side(self, side, inputs, mask, training, initial_state):
         layer = (self.forward_layer, self.backward_layer)[side]
         accepted = self._call_arguments[side]
-        kwargs: dict[str, Any] = {}
-        if mask is not None:
-            if "mask" not in accepted:
-                raise ValueError(
-                    f"Bidirectional: mask was given but {type(layer).__name__}.forward takes no "
-                    f"mask argument. Received: mask of shape {tuple(mask.shape)}."
-                )
-            kwargs["mask"] = mask
-        if training is not None and "training" in accepted:
-            kwargs["training"] = training
-        if initial_state is not None:
-            kwargs["initial_state"] = initial_state
-        return layer(inputs, **kwargs)
+        if mask is not None and "mask" not in accepted:
+            raise ValueError(
+                f"Bidirectional: mask was given but {type(layer).__name__}.forward takes no "
+                f"mask argument. Received: mask of shape {tuple(mask.shape)}."
+            )
+        return call_with_accepted_arguments(
+            layer,
+            inputs,
+            accepted | {"initial_state"},
+            mask=mask,
+            training=training,
+            initial_state=initial_state,
+        )
 
     def _merge(self, y: torch.Tensor, y_rev: torch.Tensor, joined: torch.Tensor | None = None):
         """Merges the two directions' outputs; ``joined``: ``cat([y, y_rev])`` already made."""
@@ -402,33 +351,6 @@ class Bidirectional(Wrapper):
         if self.merge_mode == "mul":
             return y * y_rev
         return (y + y_rev) / 2
-
-    def _run_plain(self, inputs: torch.Tensor, mask: torch.Tensor | None):
-        """Both directions of a plain causal module; padding never reaches an output."""
-        if not torch.is_tensor(inputs) or inputs.dim() != 3:
-            shape = tuple(inputs.shape) if torch.is_tensor(inputs) else type(inputs).__name__
-            raise ValueError(
-                f"Bidirectional: inputs must be 3-D (batch, time, features). Received: {shape}."
-            )
-        mask = check_mask("Bidirectional", mask, inputs)
-        if mask is None:
-            y = self.forward_layer(inputs)
-            y_rev = self.backward_layer(inputs.flip(1)).flip(1)
-            return self._merge(y, y_rev)
-        lengths = mask.sum(dim=1)
-        if not torch.compiler.is_exporting() and not bool(
-            (mask == (torch.arange(mask.shape[1], device=mask.device) < lengths.unsqueeze(1))).all()
-        ):
-            raise ValueError(
-                "Bidirectional: a plain torch module can only be wrapped with right-padded "
-                "masks (valid steps first in each row). Received: a mask with gaps or left "
-                "padding."
-            )
-        valid = mask.unsqueeze(-1)
-        x = inputs.masked_fill(~valid, 0.0)
-        y = self.forward_layer(x)
-        y_rev = reverse_valid_steps(self.backward_layer(reverse_valid_steps(x, lengths)), lengths)
-        return self._merge(y.masked_fill(~valid, 0.0), y_rev.masked_fill(~valid, 0.0))
 
     # -- states -----------------------------------------------------------------------------
 
@@ -484,8 +406,7 @@ class Bidirectional(Wrapper):
         return masks[0] if len(masks) == 1 else masks
 
     def get_config(self) -> dict[str, Any]:
-        config = Layer.get_config(self)
-        config["layer"] = serialize(self.layer)
+        config = super().get_config()
         config["merge_mode"] = self.merge_mode
         if self._backward_layer_config is not None:
             config["backward_layer"] = self._backward_layer_config
@@ -501,16 +422,3 @@ class Bidirectional(Wrapper):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, merge_mode={self.merge_mode!r}"
-
-
-def _fresh_copy(module: nn.Module) -> nn.Module:
-    """A deep copy of ``module``, re-initialised by each submodule's ``reset_parameters()``.
-
-    Parameters of submodules without ``reset_parameters`` are copied as they are.
-    """
-    duplicate = copy.deepcopy(module)
-    for submodule in duplicate.modules():
-        reset = getattr(submodule, "reset_parameters", None)
-        if callable(reset):
-            reset()
-    return duplicate

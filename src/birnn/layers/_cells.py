@@ -203,6 +203,56 @@ class _Cell(Layer):
             )
         self._dropout_masks = (input_masks, recurrent_masks)
 
+    def get_dropout_mask_for_cell(
+        self, inputs: torch.Tensor, training: bool, count: int = 1
+    ) -> torch.Tensor | list[torch.Tensor] | None:
+        """The input dropout masks of the current call (Keras 2's ``DropoutRNNCellMixin``).
+
+        A layer draws them once per call, before the first step, and reuses them at every
+        step: one mask, or one per gate with ``implementation=1`` (as tf-keras draws them).
+        When none are drawn yet, ``count`` masks are drawn for ``inputs`` (ones when not
+        ``training``).
+
+        Args:
+            inputs: ``(batch, input_dim)``, the step inputs the masks multiply.
+            training: whether dropout is active.
+            count: how many masks to draw when none are drawn yet.
+
+        Returns:
+            ``None`` without dropout; else a mask ``(batch, input_dim)`` of 0 and
+            ``1 / (1 - dropout)``, or a list of them when the call uses several.
+
+        Example:
+            >>> cell = LSTMCell(2, dropout=0.5)
+            >>> cell.get_dropout_mask_for_cell(torch.ones(3, 4), training=True).shape
+            torch.Size([3, 4])
+        """
+        return self._call_dropout_masks(0, self.dropout, inputs, training, count)
+
+    def get_recurrent_dropout_mask_for_cell(
+        self, inputs: torch.Tensor, training: bool, count: int = 1
+    ) -> torch.Tensor | list[torch.Tensor] | None:
+        """The recurrent dropout masks of the current call, ``(batch, units)`` each; as
+        ``get_dropout_mask_for_cell``, for the previous state ``inputs``."""
+        return self._call_dropout_masks(1, self.recurrent_dropout, inputs, training, count)
+
+    def _call_dropout_masks(self, index, rate, inputs, training, count):
+        if rate == 0.0:
+            return None
+        masks = self._dropout_masks[index]
+        if masks is None:
+            if not training:
+                return (
+                    inputs.new_ones(inputs.shape)
+                    if count == 1
+                    else [inputs.new_ones(inputs.shape)] * count
+                )
+            masks = dropout_masks(count, rate, tuple(inputs.shape), inputs)
+            drawn = list(self._dropout_masks)
+            drawn[index] = masks
+            self._dropout_masks = (drawn[0], drawn[1])
+        return masks[0] if len(masks) == 1 else masks
+
     # -- the math ---------------------------------------------------------------------------
 
     def _weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:

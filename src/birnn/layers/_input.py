@@ -7,20 +7,9 @@ from typing import Any
 
 import torch
 
+from .._objects import DTYPES
 from ._layer import Layer
 
-_INPUT_DTYPES = {
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "float32": torch.float32,
-    "float64": torch.float64,
-    "int8": torch.int8,
-    "int16": torch.int16,
-    "int32": torch.int32,
-    "int64": torch.int64,
-    "uint8": torch.uint8,
-    "bool": torch.bool,
-}
 _input_counter = itertools.count(1)
 
 
@@ -31,10 +20,8 @@ def _dtype_name(dtype: Any) -> str:
         dtype = str(dtype).removeprefix("torch.")
     if isinstance(dtype, dict):  # Keras 3 DTypePolicy
         dtype = (dtype.get("config") or {}).get("name")
-    if dtype not in _INPUT_DTYPES:
-        raise ValueError(
-            f"InputLayer: dtype must be one of {sorted(_INPUT_DTYPES)}. Received: {dtype!r}."
-        )
+    if dtype not in DTYPES:
+        raise ValueError(f"InputLayer: dtype must be one of {sorted(DTYPES)}. Received: {dtype!r}.")
     return dtype
 
 
@@ -126,7 +113,7 @@ class InputLayer(Layer):
                 f"InputLayer '{self.name}': inputs must be real (dtype {self.input_dtype}). "
                 f"Received: dtype {tensor.dtype}."
             )
-        return tensor.to(_INPUT_DTYPES[self.input_dtype])
+        return tensor.to(DTYPES[self.input_dtype])
 
     def get_config(self) -> dict[str, Any]:
         return {

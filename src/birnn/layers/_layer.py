@@ -14,7 +14,6 @@ parameters that are trained, ``.to()``/``.double()`` apply to them, and
 from __future__ import annotations
 
 import itertools
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,23 +28,14 @@ from .. import activations
 from .. import constraints as constraints_module
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
+from .._objects import DTYPES, snake_case
 
 _name_counters: defaultdict[str, Iterator[int]] = defaultdict(itertools.count)
 
-_DTYPES = {
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "float32": torch.float32,
-    "float64": torch.float64,
-}
+_FLOAT_DTYPES = {name: dtype for name, dtype in DTYPES.items() if dtype.is_floating_point}
 
 # Base-layer keys Keras writes into configs that change nothing here.
 _IGNORED_BASE_KEYS = ("autocast", "dynamic", "input_length", "implementation_mode")
-
-
-def _snake_case(name: str) -> str:
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix: str) -> str:
@@ -64,10 +54,10 @@ def resolve_dtype(dtype: Any, owner: str = "Layer") -> torch.dtype:
         return dtype
     if isinstance(dtype, dict):  # Keras 3 DTypePolicy
         dtype = (dtype.get("config") or {}).get("name", dtype.get("class_name"))
-    if isinstance(dtype, str) and dtype in _DTYPES:
-        return _DTYPES[dtype]
+    if isinstance(dtype, str) and dtype in _FLOAT_DTYPES:
+        return _FLOAT_DTYPES[dtype]
     raise ValueError(
-        f"{owner}: dtype must be one of {sorted(_DTYPES)} or a torch floating dtype. "
+        f"{owner}: dtype must be one of {sorted(_FLOAT_DTYPES)} or a torch floating dtype. "
         f"Received: {dtype!r}."
     )
 
@@ -142,7 +132,7 @@ class Layer(LazyModuleMixin, nn.Module):
             raise ValueError(f"{owner}: name must be a string. Received: {name!r}.")
         if not isinstance(trainable, bool):
             raise ValueError(f"{owner}: trainable must be a bool. Received: {trainable!r}.")
-        self.name = name or unique_name(_snake_case(owner))
+        self.name = name or unique_name(snake_case(owner))
         self._dtype = resolve_dtype(dtype, owner)
         self._trainable = trainable
         self._weight_names: list[str] = []
@@ -381,6 +371,26 @@ class Layer(LazyModuleMixin, nn.Module):
             self._dtype = converted.dtype
         return result
 
+    def count_params(self) -> int:
+        """The number of scalars in all weights (Keras's ``count_params``).
+
+        Raises:
+            ValueError: if the layer is not built yet.
+
+        Example:
+            >>> Dense(3, input_shape=(4,)).count_params()
+            15
+        """
+        self._check_built("count_params")
+        return count_weights(self.weights)
+
+    def _check_built(self, method: str) -> None:
+        if not self.built:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': {method} needs a built layer; call "
+                "build(input_shape) or the layer on an input first. Received: an unbuilt layer."
+            )
+
     def get_weights(self) -> list[np.ndarray]:
         """Returns the weights as numpy arrays, in Keras order."""
         return [w.detach().cpu().numpy().copy() for w in self.weights]
@@ -470,6 +480,11 @@ class Layer(LazyModuleMixin, nn.Module):
 
 def _is_loaded_matrix(value: Any) -> bool:
     return torch.is_tensor(value) and not is_lazy(value) and value.dim() == 2
+
+
+def count_weights(weights: list[torch.Tensor]) -> int:
+    """The number of scalars in ``weights``."""
+    return sum(weight.numel() for weight in weights)
 
 
 def _weight_tensor(owner: str, index: int, target: torch.Tensor, value: Any) -> torch.Tensor:

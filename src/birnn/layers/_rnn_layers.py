@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import regularizers as regularizers_module
+from .._objects import snake_case
 from ._cells import _Cell
-from ._layer import Layer, _snake_case
+from ._layer import Layer
 from ._recurrent import RNN
 from ._rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 
@@ -63,7 +64,7 @@ class _CellLayer(RNN):
         cell = cell_class(
             dtype=kwargs.get("dtype"),
             trainable=kwargs.get("trainable", True),
-            name=_snake_case(cell_class.__name__),
+            name=snake_case(cell_class.__name__),
             **cell_arguments,
         )
         RNN.__init__(

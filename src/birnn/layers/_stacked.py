@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._cells import cell_output_size, flat_state_sizes
 from ._layer import Layer
 from ._serialization import deserialize, serialize
 
@@ -40,19 +41,13 @@ class StackedRNNCells(Layer):
                 )
         self.cells = nn.ModuleList(cells)
 
-    @staticmethod
-    def _sizes(cell: nn.Module) -> list[int]:
-        size = cell.state_size
-        return [size] if isinstance(size, int) else list(size)
-
     @property
     def state_size(self) -> list[int]:
-        return [s for cell in self.cells for s in self._sizes(cell)]
+        return [s for cell in self.cells for s in flat_state_sizes(cell)]
 
     @property
     def output_size(self) -> int:
-        last = self.cells[-1]
-        return getattr(last, "output_size", None) or self._sizes(last)[0]
+        return cell_output_size(self.cells[-1])
 
     def _sublayers(self) -> list[nn.Module]:
         return list(self.cells)
@@ -68,7 +63,7 @@ class StackedRNNCells(Layer):
         for cell in self.cells:
             if isinstance(cell, Layer):
                 cell._maybe_build((input_shape[0], width), self._build_device)
-            width = getattr(cell, "output_size", None) or self._sizes(cell)[0]
+            width = cell_output_size(cell)
         self.built = True
 
     def reset_dropout_masks(self, x: torch.Tensor, training: bool) -> None:
@@ -80,7 +75,7 @@ class StackedRNNCells(Layer):
         new_states: list[torch.Tensor] = []
         start = 0
         for cell in self.cells:
-            count = len(self._sizes(cell))
+            count = len(flat_state_sizes(cell))
             cell_states = list(states[start : start + count])
             start += count
             if hasattr(cell, "step"):

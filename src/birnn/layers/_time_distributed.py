@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._bidirectional import Wrapper, _accepted_call_arguments
 from ._layer import Layer
+from ._wrapper import Wrapper, accepted_call_arguments, call_with_accepted_arguments
 
 
 class TimeDistributed(Wrapper):
@@ -39,7 +39,7 @@ class TimeDistributed(Wrapper):
 
     def __init__(self, layer: nn.Module, **kwargs: Any):
         super().__init__(layer, **kwargs)
-        self._call_arguments = _accepted_call_arguments(layer)
+        self._call_arguments = accepted_call_arguments(layer)
         self._build_from_constructor()
 
     def build(self, input_shape: tuple) -> None:
@@ -73,14 +73,12 @@ class TimeDistributed(Wrapper):
     ) -> torch.Tensor:
         step_inputs = self._step_inputs(inputs)
         batch, time = inputs.shape[:2]
-        kwargs: dict[str, Any] = {}
         if mask is not None:
             self._check_mask(mask, (batch, time))
-            if "mask" in self._call_arguments:
-                kwargs["mask"] = mask.reshape(-1, *mask.shape[2:])
-        if training is not None and "training" in self._call_arguments:
-            kwargs["training"] = training
-        outputs = self.layer(step_inputs, **kwargs)
+            mask = mask.reshape(-1, *mask.shape[2:])
+        outputs = call_with_accepted_arguments(
+            self.layer, step_inputs, self._call_arguments, mask=mask, training=training
+        )
         return outputs.reshape(batch, time, *outputs.shape[1:])
 
     def _check_mask(self, mask: Any, batch_time: tuple[int, int]) -> None:

@@ -9,9 +9,10 @@ weighted by the output mask (mean over valid entries) → plus the layers' regul
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -93,18 +94,15 @@ def _check_targets(loss_fn: Callable, y_true, y_pred, y_shape: tuple, output_sha
             )
 
 
-class _Modes:
-    """Sets ``train()``/``eval()`` for a block and restores the previous mode after it."""
-
-    def __init__(self, model: torch.nn.Module, training: bool):
-        self.model, self.training = model, training
-
-    def __enter__(self) -> None:
-        self.previous = self.model.training
-        self.model.train(self.training)
-
-    def __exit__(self, *exc: Any) -> None:
-        self.model.train(self.previous)
+@contextlib.contextmanager
+def _training_mode(model: torch.nn.Module, training: bool) -> Iterator[None]:
+    """Runs a block with ``model.train(training)`` and restores the previous mode after it."""
+    previous = model.training
+    model.train(training)
+    try:
+        yield
+    finally:
+        model.train(previous)
 
 
 class Model(Layer):
@@ -435,14 +433,14 @@ class Model(Layer):
             )
         train, steps = self._batch_source("fit", x, y, batch_size, shuffle)
         history = History(self, {"verbose": verbose, "epochs": epochs, "steps": steps})
-        with _Modes(self, training=True):
+        with _training_mode(self, training=True):
             for epoch in range(initial_epoch, epochs):
                 if verbose and epochs > 1:
                     print(f"Epoch {epoch + 1}/{epochs}")
                 progbar = Progbar(steps, verbose) if verbose else None
                 logs = self._run_epoch(self._train_batch, train(), progbar)
                 if validation is not None and (epoch + 1) % validation_freq == 0:
-                    with _Modes(self, training=False):
+                    with _training_mode(self, training=False):
                         val_logs = self._run_epoch(self._test_batch, validation(), None)
                     logs.update({f"val_{name}": value for name, value in val_logs.items()})
                 if progbar is not None:
@@ -486,7 +484,7 @@ class Model(Layer):
         verbose = _verbosity(verbose)
         batches, steps = self._batch_source("evaluate", x, y, batch_size, False)
         progbar = Progbar(steps, verbose) if verbose else None
-        with _Modes(self, training=False):
+        with _training_mode(self, training=False):
             logs = self._run_epoch(self._test_batch, batches(), progbar)
         if progbar is not None:
             progbar.update(progbar.target, list(logs.items()))
@@ -523,7 +521,7 @@ class Model(Layer):
         )
         progbar = Progbar(steps, verbose) if verbose else None
         outputs: list[Any] = []
-        with _Modes(self, training=False):
+        with _training_mode(self, training=False):
             for index, (batch, _) in enumerate(batches()):
                 outputs.append(self(batch, training=False))
                 if progbar is not None:
@@ -544,7 +542,7 @@ class Model(Layer):
         self._check_compiled("train_on_batch")
         x, y = self._tensors(x, y)
         running = self._new_running()
-        with _Modes(self, training=True):
+        with _training_mode(self, training=True):
             self._train_batch(x.to(self._device()), y.to(self._device()), running)
         return self._batch_logs(running, return_dict)
 
@@ -553,7 +551,7 @@ class Model(Layer):
         self._check_compiled("test_on_batch")
         x, y = self._tensors(x, y)
         running = self._new_running()
-        with _Modes(self, training=False):
+        with _training_mode(self, training=False):
             self._test_batch(x.to(self._device()), y.to(self._device()), running)
         return self._batch_logs(running, return_dict)
 

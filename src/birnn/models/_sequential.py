@@ -8,10 +8,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..layers._bidirectional import _accepted_call_arguments
 from ..layers._input import InputLayer
 from ..layers._layer import Layer, _is_shape
 from ..layers._serialization import deserialize, serialize
+from ..layers._wrapper import accepted_call_arguments, call_with_accepted_arguments
 from ._model import Model
 from ._summary import print_summary
 
@@ -110,7 +110,7 @@ class Sequential(Model):
                 name=f"{name}_input",
             )
         self._layers.append(layer)
-        self._call_arguments.append(_accepted_call_arguments(layer))
+        self._call_arguments.append(accepted_call_arguments(layer))
         self._build_layers()
 
     def pop(self) -> None:
@@ -203,13 +203,7 @@ class Sequential(Model):
     ) -> Any:
         x = self._input_layer(inputs) if self._input_layer is not None else inputs
         for layer, accepted in zip(self._layers, self._call_arguments):
-            kwargs: dict[str, Any] = {}
-            if mask is not None:
-                if "mask" in accepted:
-                    kwargs["mask"] = mask
-            if training is not None and "training" in accepted:
-                kwargs["training"] = training
-            outputs = layer(x, **kwargs)
+            outputs = call_with_accepted_arguments(layer, x, accepted, mask=mask, training=training)
             mask = self._next_mask(layer, x, mask)
             x = outputs
         if mask is not None and torch.is_tensor(x) and torch.is_tensor(mask):
@@ -250,15 +244,6 @@ class Sequential(Model):
     def weights(self) -> list[nn.Parameter]:
         """All weights, layer by layer (Keras models' order: not all trainable ones first)."""
         return self._all_weights()
-
-    def count_params(self) -> int:
-        """The number of scalars in all weights.
-
-        Raises:
-            ValueError: if some layer is not built yet.
-        """
-        self._check_built("count_params")
-        return sum(w.numel() for w in self.weights)
 
     def _check_built(self, method: str) -> None:
         unbuilt = [layer.name for layer in self._layers_only() if not layer.built]

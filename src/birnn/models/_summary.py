@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from torch import nn
-
-
-def count_params(weights: list[nn.Parameter]) -> int:
-    return sum(w.numel() for w in weights)
+from ..layers._layer import count_weights
 
 
 def readable_memory_size(size: float) -> str:
@@ -76,11 +72,11 @@ def print_summary(
     for label, count, size in (
         (
             "Total params",
-            count_params(trainable) + count_params(frozen),
+            count_weights(trainable) + count_weights(frozen),
             trainable_size + frozen_size,
         ),
-        ("Trainable params", count_params(trainable), trainable_size),
-        ("Non-trainable params", count_params(frozen), frozen_size),
+        ("Trainable params", count_weights(trainable), trainable_size),
+        ("Non-trainable params", count_weights(frozen), frozen_size),
     ):
         print_fn(f"{label}: {count} ({readable_memory_size(size)})")
     print_fn("_" * line_length)

@@ -24,23 +24,15 @@ wrapped layer), which holds no weights.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 
+from .._objects import snake_case
+
 _CONTAINER_KEYS = ("layers", "_layer_checkpoint_dependencies")
 _RNN_LAYERS = ("LSTM", "GRU", "SimpleRNN", "RNN")
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
-
-
-def snake_case(class_name: str) -> str:
-    """Returns the key Keras derives from a class name, e.g. `SimpleRNN` -> `simple_rnn`."""
-    name = re.sub(r"\W+", "", class_name)
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-    # tf-keras prefixes names of private classes ("_Foo") with "private".
-    return "private" + name if name.startswith("_") else name
 
 
 def model_layer_configs(config: dict, path: str) -> list[dict]:
