@@ -35,6 +35,31 @@ def _reexport_table() -> str:
     return "\n".join(rows)
 
 
+#: Pages other helpers write; each joins the nav once its file exists (nav title, file).
+OPTIONAL_PAGES = [
+    ("Architecture", "architecture.md"),
+    ("PyTorch interop, more", "pytorch_interop.md"),
+]
+
+
+def on_config(config):
+    listed = set()
+
+    def collect(items):
+        for item in items:
+            for value in item.values() if isinstance(item, dict) else [item]:
+                if isinstance(value, list):
+                    collect(value)
+                else:
+                    listed.add(value)
+
+    collect(config["nav"])
+    for title, page in OPTIONAL_PAGES:
+        if page not in listed and (Path(config["docs_dir"]) / page).exists():
+            config["nav"].append({title: page})
+    return config
+
+
 def on_files(files, config):
     for path in EXTERNAL_FILES:
         files.append(File.generated(config, path, abs_src_path=str(ROOT / path)))

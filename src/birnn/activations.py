@@ -18,12 +18,19 @@ __all__ = ["get", "serialize", "tanh", "sigmoid", "hard_sigmoid", "relu", "linea
 
 
 def linear(x: torch.Tensor) -> torch.Tensor:
-    """Returns ``x`` unchanged."""
+    """Returns ``x`` unchanged.
+
+    Args:
+        x: the input tensor.
+    """
     return x
 
 
 def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
     """Keras 2's piecewise-linear sigmoid: ``clip(0.2 * x + 0.5, 0, 1)``.
+
+    Args:
+        x: the input tensor.
 
     Example:
         >>> hard_sigmoid(torch.tensor([-3.0, 0.0, 1.0, 3.0]))
@@ -99,6 +106,9 @@ def get(identifier: str | Callable | None) -> Callable[[torch.Tensor], torch.Ten
 
 def serialize(activation: Callable) -> str:
     """Returns the Keras name of an activation (its ``__name__`` for custom callables).
+
+    Args:
+        activation: an activation function (built-in or your own callable).
 
     Example:
         >>> serialize(get("hard_sigmoid"))

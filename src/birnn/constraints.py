@@ -47,6 +47,10 @@ class NonNeg(Constraint):
 class MaxNorm(Constraint):
     """Rescales slices along ``axis`` whose L2 norm exceeds ``max_value``.
 
+    Args:
+        max_value: the largest L2 norm a slice may keep.
+        axis: the axis along which norms are taken (0: each output unit's incoming weights).
+
     Example:
         >>> MaxNorm(1.0)(torch.tensor([[3.0], [4.0]]))
         tensor([[0.6000],
@@ -66,7 +70,14 @@ class MaxNorm(Constraint):
 
 
 class MinMaxNorm(Constraint):
-    """Keeps slice norms along ``axis`` within ``[min_value, max_value]`` at ``rate``."""
+    """Keeps slice norms along ``axis`` within ``[min_value, max_value]`` at ``rate``.
+
+    Args:
+        min_value: the smallest L2 norm a slice may keep.
+        max_value: the largest L2 norm a slice may keep.
+        rate: how far each step moves the norm into range (1.0: all the way).
+        axis: the axis along which norms are taken.
+    """
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
@@ -86,7 +97,11 @@ class MinMaxNorm(Constraint):
 
 
 class UnitNorm(Constraint):
-    """Scales slices along ``axis`` to unit L2 norm."""
+    """Scales slices along ``axis`` to unit L2 norm.
+
+    Args:
+        axis: the axis along which norms are taken.
+    """
 
     def __init__(self, axis: int = 0):
         self.axis = axis
@@ -111,12 +126,20 @@ _CLASSES = {
 
 
 def serialize(constraint: Constraint | None) -> dict[str, Any] | None:
-    """Returns the dict tf-keras 2.x writes for a constraint, or ``None``."""
+    """Returns the dict tf-keras 2.x writes for a constraint, or ``None``.
+
+    Args:
+        constraint: a ``Constraint``, or ``None``.
+    """
     return serialize_object(constraint, "keras.constraints")
 
 
 def get(identifier: Any) -> Constraint | None:
     """Resolves a constraint from ``None``, a name, a serialized dict or an instance.
+
+    Args:
+        identifier: ``None``, a Keras name (``'max_norm'``...), a serialized dict, a
+            ``Constraint`` or a callable.
 
     Raises:
         ValueError: if the name or config is not a known constraint.

@@ -105,6 +105,9 @@ class Ones(Initializer):
 class Constant(Initializer):
     """Fills with ``value``.
 
+    Args:
+        value: the value every entry gets.
+
     Example:
         >>> Constant(0.5)((2,))
         tensor([0.5000, 0.5000])
@@ -122,6 +125,11 @@ class Constant(Initializer):
 
 class RandomUniform(_Seeded):
     """Draws from ``U(minval, maxval)``; Keras 2 defaults ``[-0.05, 0.05]``.
+
+    Args:
+        minval: the lower bound of the range.
+        maxval: the upper bound of the range.
+        seed: optional seed, for a reproducible draw.
 
     Example:
         >>> RandomUniform(seed=1)((3,)).abs().max().item() <= 0.05
@@ -142,6 +150,11 @@ class RandomUniform(_Seeded):
 
 class RandomNormal(_Seeded):
     """Draws from ``N(mean, stddev**2)``; Keras 2 defaults ``mean=0, stddev=0.05``.
+
+    Args:
+        mean: the mean of the normal distribution.
+        stddev: its standard deviation.
+        seed: optional seed, for a reproducible draw.
 
     Example:
         >>> RandomNormal(seed=1)((4, 4)).shape
@@ -168,6 +181,11 @@ def _truncated_normal(shape, stddev: float, generator, dtype) -> torch.Tensor:
 
 class TruncatedNormal(_Seeded):
     """Draws from a normal truncated to two standard deviations around ``mean``.
+
+    Args:
+        mean: the mean of the normal distribution.
+        stddev: its standard deviation before truncation.
+        seed: optional seed, for a reproducible draw.
 
     Example:
         >>> bool((TruncatedNormal(stddev=1.0, seed=0)((100,)).abs() <= 2.0).all())
@@ -265,6 +283,9 @@ class _FixedVarianceScaling(VarianceScaling):
 class GlorotUniform(_FixedVarianceScaling):
     """Uniform in ``[-limit, limit]``, ``limit = sqrt(6 / (fan_in + fan_out))``.
 
+    Args:
+        seed: optional seed, for a reproducible draw.
+
     Example:
         >>> bool(GlorotUniform(seed=0)((10, 40)).abs().max() <= (6 / 50) ** 0.5)
         True
@@ -274,31 +295,51 @@ class GlorotUniform(_FixedVarianceScaling):
 
 
 class GlorotNormal(_FixedVarianceScaling):
-    """Truncated normal with ``stddev = sqrt(2 / (fan_in + fan_out))``."""
+    """Truncated normal with ``stddev = sqrt(2 / (fan_in + fan_out))``.
+
+    Args:
+        seed: optional seed, for a reproducible draw.
+    """
 
     _PRESET = (1.0, "fan_avg", "truncated_normal")
 
 
 class HeUniform(_FixedVarianceScaling):
-    """Uniform in ``[-limit, limit]``, ``limit = sqrt(6 / fan_in)``."""
+    """Uniform in ``[-limit, limit]``, ``limit = sqrt(6 / fan_in)``.
+
+    Args:
+        seed: optional seed, for a reproducible draw.
+    """
 
     _PRESET = (2.0, "fan_in", "uniform")
 
 
 class HeNormal(_FixedVarianceScaling):
-    """Truncated normal with ``stddev = sqrt(2 / fan_in)``."""
+    """Truncated normal with ``stddev = sqrt(2 / fan_in)``.
+
+    Args:
+        seed: optional seed, for a reproducible draw.
+    """
 
     _PRESET = (2.0, "fan_in", "truncated_normal")
 
 
 class LecunUniform(_FixedVarianceScaling):
-    """Uniform in ``[-limit, limit]``, ``limit = sqrt(3 / fan_in)``."""
+    """Uniform in ``[-limit, limit]``, ``limit = sqrt(3 / fan_in)``.
+
+    Args:
+        seed: optional seed, for a reproducible draw.
+    """
 
     _PRESET = (1.0, "fan_in", "uniform")
 
 
 class LecunNormal(_FixedVarianceScaling):
-    """Truncated normal with ``stddev = sqrt(1 / fan_in)``."""
+    """Truncated normal with ``stddev = sqrt(1 / fan_in)``.
+
+    Args:
+        seed: optional seed, for a reproducible draw.
+    """
 
     _PRESET = (1.0, "fan_in", "truncated_normal")
 
@@ -308,6 +349,10 @@ class Orthogonal(_Seeded):
 
     As in Keras 2, the shape is flattened to ``(prod(shape[:-1]), shape[-1])``, the QR
     factor's signs are fixed by ``diag(R)``, and a wide matrix is the transpose of a tall one.
+
+    Args:
+        gain: the factor on the orthogonal matrix.
+        seed: optional seed, for a reproducible draw.
 
     Example:
         >>> w = Orthogonal(seed=0)((3, 12))
@@ -340,6 +385,9 @@ class Orthogonal(_Seeded):
 
 class Identity(Initializer):
     """``gain`` times the identity matrix (2-D shapes only).
+
+    Args:
+        gain: the factor on the identity matrix.
 
     Example:
         >>> Identity()((2, 2))
@@ -404,6 +452,9 @@ _SNAKE_NAMES = {
 
 def serialize(initializer: Initializer) -> dict[str, Any]:
     """Returns the dict tf-keras 2.x writes for an initializer.
+
+    Args:
+        initializer: an ``Initializer``.
 
     Example:
         >>> serialize(Orthogonal())["class_name"]

@@ -46,6 +46,12 @@ def categorical_crossentropy(
 ) -> torch.Tensor:
     """``-sum(y_true * log(y_pred), axis=-1)`` on one-hot (or soft) targets.
 
+    Args:
+        y_true: one-hot (or soft) targets ``(..., classes)``, shaped like ``y_pred``.
+        y_pred: predictions: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        label_smoothing: in ``[0, 1]``: targets become ``y * (1 - s) + s / classes``.
+
     Example:
         >>> y_true = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
         >>> categorical_crossentropy(y_true, torch.tensor([[0.5, 0.5], [0.9, 0.1]]))
@@ -66,6 +72,11 @@ def sparse_categorical_crossentropy(
     y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False
 ) -> torch.Tensor:
     """Categorical crossentropy on integer class ids ``(...)`` or ``(..., 1)``.
+
+    Args:
+        y_true: integer class ids ``(...)`` or ``(..., 1)``.
+        y_pred: ``(..., classes)`` probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
 
     Example:
         >>> y_pred = torch.tensor([[0.5, 0.5], [0.9, 0.1]])
@@ -89,6 +100,12 @@ def binary_crossentropy(
 ) -> torch.Tensor:
     """Mean over the last axis of ``-(y log p + (1 - y) log(1 - p))``, on probabilities.
 
+    Args:
+        y_true: 0/1 (or soft) targets, shaped like ``y_pred``.
+        y_pred: predictions: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        label_smoothing: in ``[0, 1]``: targets become ``y * (1 - s) + s / 2``.
+
     Example:
         >>> binary_crossentropy(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.8, 0.4]]))
         tensor([0.3670])
@@ -108,6 +125,10 @@ def binary_crossentropy(
 def mean_squared_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     """``mean((y_pred - y_true) ** 2, axis=-1)``.
 
+    Args:
+        y_true: targets, shaped like ``y_pred``.
+        y_pred: predictions.
+
     Example:
         >>> mean_squared_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]]))
         tensor([0.5000])
@@ -117,6 +138,10 @@ def mean_squared_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tens
 
 def mean_absolute_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     """``mean(abs(y_pred - y_true), axis=-1)``.
+
+    Args:
+        y_true: targets, shaped like ``y_pred``.
+        y_pred: predictions.
 
     Example:
         >>> mean_absolute_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]]))
@@ -143,6 +168,10 @@ def reduce_loss(losses: torch.Tensor, mask: torch.Tensor | None = None) -> torch
     Without a mask: the mean of all entries. With a mask (the model output's, e.g. from
     ``Embedding(mask_zero=True)``), each entry is weighted by it: the mean over the valid
     entries only (tf-keras's ``apply_valid_mask``); 0 when none is valid.
+
+    Args:
+        losses: per-sample losses, e.g. ``(batch,)`` or ``(batch, time)``.
+        mask: optional bool mask of the same shape; only its ``True`` entries count.
 
     Example:
         >>> reduce_loss(torch.tensor([[1.0, 3.0]]), torch.tensor([[True, False]]))

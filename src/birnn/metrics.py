@@ -27,6 +27,11 @@ def binary_accuracy(
 ) -> torch.Tensor:
     """Mean over the last axis of ``(y_pred > threshold) == y_true``.
 
+    Args:
+        y_true: 0/1 targets, shaped like ``y_pred``.
+        y_pred: predicted probabilities.
+        threshold: predictions above it count as 1.
+
     Example:
         >>> binary_accuracy(torch.tensor([[1.0], [0.0]]), torch.tensor([[0.7], [0.6]]))
         tensor([1., 0.])
@@ -38,6 +43,10 @@ def binary_accuracy(
 def categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     """Whether ``argmax(y_pred)`` is ``argmax(y_true)`` (one-hot targets).
 
+    Args:
+        y_true: one-hot targets ``(..., classes)``.
+        y_pred: predictions ``(..., classes)``.
+
     Example:
         >>> y_pred = torch.tensor([[0.2, 0.8], [0.3, 0.7]])
         >>> categorical_accuracy(torch.tensor([[0, 1], [1, 0]]), y_pred)
@@ -48,6 +57,10 @@ def categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Te
 
 def sparse_categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     """Whether ``argmax(y_pred)`` is the integer class ``y_true`` (``(...)`` or ``(..., 1)``).
+
+    Args:
+        y_true: integer class ids ``(...)`` or ``(..., 1)``.
+        y_pred: predictions ``(..., classes)``.
 
     Example:
         >>> y_pred = torch.tensor([[0.2, 0.8], [0.3, 0.2]])
@@ -84,7 +97,8 @@ def get(identifier: Any, y_true: torch.Tensor, y_pred: torch.Tensor) -> Callable
     Args:
         identifier: a metric name (``'accuracy'``, ``'binary_accuracy'``, ``'mse'``, ...)
             or a callable ``(y_true, y_pred) -> per-sample values``.
-        y_true, y_pred: a batch of targets and predictions, for ``'accuracy'``.
+        y_true: a batch of targets, to pick the variant of ``'accuracy'``.
+        y_pred: a batch of predictions, to pick the variant of ``'accuracy'``.
 
     Raises:
         ValueError: for unknown names.

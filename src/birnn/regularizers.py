@@ -32,6 +32,10 @@ class Regularizer:
 class L1L2(Regularizer):
     """``l1 * sum(|x|) + l2 * sum(x**2)``.
 
+    Args:
+        l1: the factor on ``sum(|x|)``.
+        l2: the factor on ``sum(x**2)``.
+
     Example:
         >>> L1L2(l1=0.1, l2=0.01)(torch.tensor([1.0, -2.0]))
         tensor(0.3500)
@@ -56,7 +60,11 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
-    """``l1 * sum(|x|)``; Keras 2 default ``l1=0.01``."""
+    """``l1 * sum(|x|)``; Keras 2 default ``l1=0.01``.
+
+    Args:
+        l1: the factor on ``sum(|x|)``.
+    """
 
     def __init__(self, l1: float = 0.01):
         super().__init__(l1=l1)
@@ -66,7 +74,11 @@ class L1(L1L2):
 
 
 class L2(L1L2):
-    """``l2 * sum(x**2)``; Keras 2 default ``l2=0.01``."""
+    """``l2 * sum(x**2)``; Keras 2 default ``l2=0.01``.
+
+    Args:
+        l2: the factor on ``sum(x**2)``.
+    """
 
     def __init__(self, l2: float = 0.01):
         super().__init__(l2=l2)
@@ -79,12 +91,20 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
 
 
 def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
-    """Returns the dict tf-keras 2.x writes for a regularizer, or ``None``."""
+    """Returns the dict tf-keras 2.x writes for a regularizer, or ``None``.
+
+    Args:
+        regularizer: a ``Regularizer``, or ``None``.
+    """
     return serialize_object(regularizer, "keras.regularizers")
 
 
 def get(identifier: Any) -> Regularizer | None:
     """Resolves a regularizer from ``None``, a name, a serialized dict or an instance.
+
+    Args:
+        identifier: ``None``, a Keras name (``'l2'``...), a serialized dict, a
+            ``Regularizer`` or a callable.
 
     Raises:
         ValueError: if the name or config is not a known regularizer.

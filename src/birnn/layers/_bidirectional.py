@@ -56,9 +56,9 @@ class Bidirectional(Wrapper):
             and ``get_config()``/``from_config()``. Beyond Keras, also a plain causal
             ``torch.nn.Module`` mapping ``(batch, time, f)`` to ``(batch, time, g)``: its
             backward copy (a deep copy with re-initialised parameters) reads each row's valid
-            steps in reverse (see ``reverse_valid_steps``). A one-layer, unidirectional
-            ``torch.nn.LSTM``, ``GRU`` or ``RNN`` runs on the fused kernels with every kind of
-            mask and Keras's masked-step semantics; inputs and mask follow its
+            steps in reverse, and its output is put back in input time order. A one-layer,
+            unidirectional ``torch.nn.LSTM``, ``GRU`` or ``RNN`` runs on the fused kernels with
+            every kind of mask and Keras's masked-step semantics; inputs and mask follow its
             ``batch_first``, and the output is the merge of both directions' sequence outputs.
         merge_mode: ``'sum'``, ``'mul'``, ``'concat'`` (default), ``'ave'`` or ``None`` (a
             list ``[forward, backward]``).

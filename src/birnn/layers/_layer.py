@@ -13,7 +13,9 @@ parameters that are trained, ``.to()``/``.double()`` apply to them, and
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -90,6 +92,22 @@ def check_units(owner: str, units: Any, name: str = "units") -> int:
     return int(units)
 
 
+_CALL_ARGUMENTS = re.compile(r"^Call arguments:\n((?:[ \t]+\S.*\n?|[ \t]*\n)+)", re.M)
+
+
+def _forward_doc(cls: type) -> str:
+    """The docstring of a layer's ``forward``: the Call arguments of its class docstring."""
+    summary = f"Runs the {cls.__name__} on its inputs: ``layer(inputs, ...)`` calls this."
+    found = _CALL_ARGUMENTS.search(inspect.cleandoc(cls.__doc__ or ""))
+    if found is None:
+        return f"{summary}\n\nSee ``help({cls.__name__})`` for its inputs and outputs."
+    return f"{summary}\n\nCall arguments:\n{found.group(1).rstrip()}"
+
+
+def _init_doc(cls: type) -> str:
+    return "Creates the layer; the class docstring lists its arguments (Args)."
+
+
 class Layer(LazyModuleMixin, nn.Module):
     """Base class of birnn layers: a ``torch.nn.Module`` with Keras 2's layer contract.
 
@@ -105,6 +123,15 @@ class Layer(LazyModuleMixin, nn.Module):
         activity_regularizer: a penalty on the layer's output, added to ``losses``.
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Without a docstring of its own, help(cls.forward) shows torch's "Should be
+        # overridden by all subclasses" and help(cls.__init__) torch's Module.__init__.
+        for method, text in (("forward", _forward_doc(cls)), ("__init__", _init_doc(cls))):
+            function = cls.__dict__.get(method)
+            if function is not None and getattr(function, "__doc__", "") is None:
+                function.__doc__ = text
+
     def __init__(
         self,
         *,
@@ -119,6 +146,7 @@ class Layer(LazyModuleMixin, nn.Module):
         activity_regularizer: Any = None,
         **kwargs: Any,
     ):
+        """Sets the base layer arguments listed in the class docstring (Args)."""
         super().__init__()
         owner = type(self).__name__
         for key in _IGNORED_BASE_KEYS:
@@ -185,6 +213,12 @@ class Layer(LazyModuleMixin, nn.Module):
             self._maybe_build(self._batch_input_shape)
 
     # -- building ---------------------------------------------------------------------------
+
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        """Computes the layer's outputs; each layer defines it (see its Call arguments)."""
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     def build(self, input_shape: tuple) -> None:
         """Creates the layer's weights for inputs of ``input_shape`` (batch first).

@@ -18,13 +18,20 @@ _REGISTRY: dict[str, type] = {}
 
 
 def register(*classes: type) -> None:
-    """Makes layer classes known to ``deserialize`` by their class names."""
+    """Makes layer classes known to ``deserialize`` by their class names.
+
+    Args:
+        *classes: the layer classes, registered under their ``__name__``.
+    """
     for cls in classes:
         _REGISTRY[cls.__name__] = cls
 
 
 def serialize(layer: nn.Module) -> dict[str, Any]:
     """Returns the dict tf-keras 2.x ``layers.serialize()`` writes for ``layer``.
+
+    Args:
+        layer: a layer: anything with ``get_config()``.
 
     Example:
         >>> from birnn.layers import LSTM

@@ -27,6 +27,11 @@ def _model_in(path: str, config: Any, custom_objects: dict | None) -> Any:
 def model_from_config(config: dict[str, Any], custom_objects: dict | None = None) -> Any:
     """Creates a model from ``{"class_name": "Sequential", "config": {...}}`` (Keras 2 or 3).
 
+    Args:
+        config: ``{"class_name": ..., "config": {...}}``, the model's config as a model
+            file wraps it.
+        custom_objects: optional ``{name: class or function}`` for your own layers and functions.
+
     Raises:
         ValueError: for models other than ``Sequential``, or unsupported layers (named).
     """

@@ -10,6 +10,10 @@ from typing import Any, TextIO
 class History:
     """The record ``fit`` returns: ``history`` maps each metric name to its per-epoch values.
 
+    Args:
+        model: the model ``fit`` trained.
+        params: ``{"verbose", "epochs", "steps"}``, as Keras records them.
+
     Attributes:
         history: ``{"loss": [...], "accuracy": [...], "val_loss": [...], ...}``.
         epoch: the epoch indices run.
