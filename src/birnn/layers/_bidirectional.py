@@ -14,9 +14,11 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
 
 from ._dispatch import run_directions
 from ._layer import Layer
+from ._packed import call_packed
 from ._plain_module import fresh_copy, run_plain_directions
 from ._recurrent import RNN
 from ._serialization import deserialize, serialize
@@ -241,6 +243,18 @@ class Bidirectional(Wrapper):
         training: bool | None = None,
         initial_state: list[torch.Tensor] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
+        if isinstance(inputs, PackedSequence):
+            sequences = (2 if self.merge_mode is None else 1) if self.return_sequences else 0
+            return call_packed(
+                "Bidirectional",
+                self.forward,
+                inputs,
+                mask,
+                self._time_major(),
+                sequences,
+                training=training,
+                initial_state=initial_state,
+            )
         if not self._wraps_sequence_layers:
             sides = (self.forward_layer, self.backward_layer)
             if self._torch_rnn_mode is not None:
@@ -254,6 +268,13 @@ class Bidirectional(Wrapper):
         if self.return_state:
             return (output if isinstance(output, list) else [output]) + states
         return output
+
+    def _time_major(self) -> bool:
+        """Whether the layers take ``(time, batch, ...)``: ``time_major``, or a torch RNN
+        without ``batch_first``."""
+        if self._torch_rnn_mode is not None:
+            return not self.forward_layer.batch_first
+        return bool(getattr(self.forward_layer, "time_major", False))
 
     @staticmethod
     def _split_states(argument: str, states: Any) -> tuple[list | None, list | None]:

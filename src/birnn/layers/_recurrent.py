@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
 
 from .._masks import check_mask
 from ._cells import (
@@ -23,6 +24,7 @@ from ._cells import (
 )
 from ._dispatch import Direction, run_directions
 from ._layer import Layer
+from ._packed import call_packed
 from ._serialization import deserialize, serialize
 from ._stacked import StackedRNNCells
 
@@ -243,6 +245,17 @@ class RNN(Layer):
         training: bool | None = None,
         initial_state: list[torch.Tensor] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
+        if isinstance(inputs, PackedSequence):
+            return call_packed(
+                self._owner(),
+                self.forward,
+                inputs,
+                mask,
+                self.time_major,
+                1 if self.return_sequences else 0,
+                training=training,
+                initial_state=initial_state,
+            )
         x, mask = self._prepare_inputs(inputs, mask)
         result = run_directions([self._direction(x, mask, training, initial_state)])
         (output,), (states,) = result.outputs, result.states
