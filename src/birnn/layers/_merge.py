@@ -444,6 +444,9 @@ def _functional(cls: type, doc_example: str) -> Callable[..., torch.Tensor]:
     merge.__doc__ = (
         f"Functional form of :class:`{cls.__name__}`: ``{cls.__name__}(**kwargs)(inputs)``.\n\n"
         f"    Works on tensors and on the symbolic tensors of a Functional model.\n\n"
+        f"    Args:\n"
+        f"        inputs: the list of tensors to merge.\n"
+        f"        **kwargs: the layer's arguments (``name``...).\n\n"
         f"    Example:\n        {doc_example}\n"
     )
     return merge
@@ -473,6 +476,11 @@ def concatenate(inputs: Sequence[torch.Tensor], axis: int = -1, **kwargs: Any) -
 
     Works on tensors and on the symbolic tensors of a Functional model.
 
+    Args:
+        inputs: the list of tensors to join.
+        axis: the axis to join along.
+        **kwargs: the layer's other arguments (``name``...).
+
     Example:
         >>> concatenate([torch.zeros(1, 2), torch.ones(1, 1)])
         tensor([[0., 0., 1.]])
@@ -487,6 +495,12 @@ def dot(
     **kwargs: Any,
 ) -> torch.Tensor:
     """Functional form of :class:`Dot`: ``Dot(axes, normalize, **kwargs)(inputs)``.
+
+    Args:
+        inputs: the two tensors.
+        axes: an int, or a pair of ints, counting the batch axis as 0.
+        normalize: L2-normalise both inputs along ``axes`` first.
+        **kwargs: the layer's other arguments (``name``...).
 
     Example:
         >>> dot([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])], axes=1)
