@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from birnn import activations
-from birnn.layers._cells import GRUCell, LSTMCell, SimpleRNNCell
+from birnn.layers import GRUCell, LSTMCell, SimpleRNNCell
 
 CELLS = {
     "simple": lambda **kw: SimpleRNNCell(3, **kw),

@@ -3,7 +3,6 @@
 from ._activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from ._attention import AdditiveAttention, Attention, MultiHeadAttention
 from ._bidirectional import Bidirectional
-from ._cells import GRUCell, LSTMCell, SimpleRNNCell
 from ._conv import Conv1D, Conv2D
 from ._core import Activation, Dense, Dropout
 from ._embedding import Embedding
@@ -40,8 +39,10 @@ from ._pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from ._recurrent import GRU, LSTM, RNN, SimpleRNN
+from ._recurrent import RNN
 from ._reshaping import Cropping1D, Flatten, Permute, RepeatVector, Reshape, ZeroPadding1D
+from ._rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from ._rnn_layers import GRU, LSTM, SimpleRNN
 from ._serialization import deserialize, register, serialize
 from ._stacked import StackedRNNCells
 from ._time_distributed import TimeDistributed

@@ -14,14 +14,17 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
 
 from .. import regularizers as regularizers_module
 from ._cells import flatten_states, nest_states
 from ._dispatch import run_directions
 from ._layer import Layer
+from ._packed import call_packed
 from ._plain_module import fresh_copy, run_plain_directions
 from ._recurrent import RNN
 from ._serialization import deserialize, serialize
+from ._torch_rnn import run_torch_rnns, torch_rnn_mode
 from ._wrapper import Wrapper, accepted_call_arguments, call_with_accepted_arguments
 
 _MERGE_MODES = ("sum", "mul", "concat", "ave", None)
@@ -57,7 +60,10 @@ class Bidirectional(Wrapper):
             and ``get_config()``/``from_config()``. Beyond Keras, also a plain causal
             ``torch.nn.Module`` mapping ``(batch, time, f)`` to ``(batch, time, g)``: its
             backward copy (a deep copy with re-initialised parameters) reads each row's valid
-            steps in reverse, and its output is put back in input time order.
+            steps in reverse, and its output is put back in input time order. A one-layer,
+            unidirectional ``torch.nn.LSTM``, ``GRU`` or ``RNN`` runs on the fused kernels with
+            every kind of mask and Keras's masked-step semantics; inputs and mask follow its
+            ``batch_first``, and the output is the merge of both directions' sequence outputs.
         merge_mode: ``'sum'``, ``'mul'``, ``'concat'`` (default), ``'ave'`` or ``None`` (a
             list ``[forward, backward]``).
         weights: optional initial weights in ``get_weights()`` order: the first half for the
@@ -121,6 +127,7 @@ class Bidirectional(Wrapper):
         super().__init__(layer, **kwargs)
         self.merge_mode = merge_mode
         self._wraps_sequence_layers = sequence_layers
+        self._torch_rnn_mode: str | None = None
         self._backward_layer_config = None
 
         if sequence_layers:
@@ -145,6 +152,7 @@ class Bidirectional(Wrapper):
             self.return_state = bool(layer.return_state)
             self.stateful = bool(getattr(layer, "stateful", False))
         else:
+            self._torch_rnn_mode = torch_rnn_mode(layer)
             self.forward_layer = layer
             self.backward_layer = fresh_copy(layer)
             self.return_sequences, self.return_state, self.stateful = True, False, False
@@ -235,10 +243,23 @@ class Bidirectional(Wrapper):
         training: bool | None = None,
         initial_state: list[torch.Tensor] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
-        if not self._wraps_sequence_layers:
-            return self._merge(
-                *run_plain_directions(self.forward_layer, self.backward_layer, inputs, mask)
+        if isinstance(inputs, PackedSequence):
+            sequences = (2 if self.merge_mode is None else 1) if self.return_sequences else 0
+            return call_packed(
+                "Bidirectional",
+                self.forward,
+                inputs,
+                mask,
+                self._time_major(),
+                sequences,
+                training=training,
+                initial_state=initial_state,
             )
+        if not self._wraps_sequence_layers:
+            sides = (self.forward_layer, self.backward_layer)
+            if self._torch_rnn_mode is not None:
+                return self._merge(*run_torch_rnns(self._torch_rnn_mode, *sides, inputs, mask))
+            return self._merge(*run_plain_directions(*sides, inputs, mask))
         initial_states = self._split_states("initial_state", initial_state)
         if isinstance(self.forward_layer, RNN) and isinstance(self.backward_layer, RNN):
             output, states = self._run_rnns(inputs, mask, training, initial_states)
@@ -247,6 +268,13 @@ class Bidirectional(Wrapper):
         if self.return_state:
             return (output if isinstance(output, list) else [output]) + states
         return output
+
+    def _time_major(self) -> bool:
+        """Whether the layers take ``(time, batch, ...)``: ``time_major``, or a torch RNN
+        without ``batch_first``."""
+        if self._torch_rnn_mode is not None:
+            return not self.forward_layer.batch_first
+        return bool(getattr(self.forward_layer, "time_major", False))
 
     def _split_states(self, argument: str, states: Any) -> tuple[list | None, list | None]:
         """``[*forward_states, *backward_states]`` as each side's states (``None``: none given).

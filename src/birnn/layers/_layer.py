@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter, is_lazy
+from torch.nn.utils.rnn import PackedSequence
 
 from .. import activations
 from .. import constraints as constraints_module
@@ -259,8 +260,16 @@ class Layer(LazyModuleMixin, nn.Module):
 
     def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
         """Builds the layer for its first input (PyTorch's lazy-module hook)."""
-        if not self.built and args and torch.is_tensor(args[0]):
-            self._maybe_build(tuple(args[0].shape), args[0].device)
+        if not self.built and args:
+            self._build_for(args[0])
+
+    def _build_for(self, inputs: Any) -> None:
+        """Builds the layer for a first input: a tensor, or a ``PackedSequence`` (whose
+        batch and time are unknown)."""
+        if torch.is_tensor(inputs):
+            self._maybe_build(tuple(inputs.shape), inputs.device)
+        elif isinstance(inputs, PackedSequence):
+            self._maybe_build((None, None, inputs.data.shape[-1]), inputs.data.device)
 
     def _infer_parameters(self, module: nn.Module, args: Any, kwargs: Any = None) -> None:
         module.initialize_parameters(*args, **(kwargs or {}))
@@ -284,8 +293,8 @@ class Layer(LazyModuleMixin, nn.Module):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if is_symbolic(args):
             return symbolic_call(self, args, kwargs)
-        if not self.built and args and isinstance(args[0], torch.Tensor):
-            self._maybe_build(tuple(args[0].shape), args[0].device)
+        if not self.built and args:
+            self._build_for(args[0])
         outputs = super().__call__(*args, **kwargs)
         self._record_activity(outputs)
         return outputs

@@ -1,5 +1,5 @@
-"""``RNN``: runs a cell over time with Keras 2's masks, states and options; and the
-``SimpleRNN``, ``LSTM`` and ``GRU`` layers built on it.
+"""``RNN``: runs a cell over time with Keras 2's masks, states and options (the
+``SimpleRNN``, ``LSTM`` and ``GRU`` layers built on it are in ``_rnn_layers``).
 
 The data path: validate the inputs and mask (``_prepare_inputs``) → pick the
 initial states and draw the dropout masks (``_direction``) → run it
@@ -13,14 +13,10 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
 
-from .. import regularizers as regularizers_module
 from .._masks import check_mask
-from .._objects import snake_case
 from ._cells import (
-    GRUCell,
-    LSTMCell,
-    SimpleRNNCell,
     _Cell,
     cell_output_size,
     flat_state_sizes,
@@ -30,6 +26,7 @@ from ._cells import (
 )
 from ._dispatch import Direction, run_directions
 from ._layer import Layer
+from ._packed import call_packed
 from ._serialization import deserialize, serialize
 from ._stacked import StackedRNNCells
 
@@ -255,6 +252,17 @@ class RNN(Layer):
         training: bool | None = None,
         initial_state: list[torch.Tensor] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
+        if isinstance(inputs, PackedSequence):
+            return call_packed(
+                self._owner(),
+                self.forward,
+                inputs,
+                mask,
+                self.time_major,
+                1 if self.return_sequences else 0,
+                training=training,
+                initial_state=initial_state,
+            )
         x, mask = self._prepare_inputs(inputs, mask)
         result = run_directions([self._direction(x, mask, training, initial_state)])
         (output,), (states,) = result.outputs, result.states
@@ -418,125 +426,3 @@ class RNN(Layer):
     def extra_repr(self) -> str:
         flags = [key for key in _RNN_KEYS if getattr(self, key)]
         return f"name={self.name!r}" + "".join(f", {flag}=True" for flag in flags)
-
-
-class _CellLayer(RNN):
-    """An RNN whose constructor takes its cell's arguments, as Keras's LSTM/GRU/SimpleRNN do."""
-
-    cell_class: type[_Cell] = SimpleRNNCell
-
-    def __init__(self, units: int, **kwargs: Any):
-        rnn_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in _RNN_LAYER_KEYS}
-        cell_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in _CELL_KEYS}
-        dtype = kwargs.get("dtype")
-        trainable = kwargs.get("trainable", True)
-        cell = self.cell_class(
-            units,
-            dtype=dtype,
-            trainable=trainable,
-            name=snake_case(self.cell_class.__name__),
-            **cell_kwargs,
-        )
-        super().__init__(cell, **rnn_kwargs, **kwargs)
-
-    def get_config(self) -> dict[str, Any]:
-        config = Layer.get_config(self)
-        config.update(self._rnn_config())
-        for key, value in self.cell._cell_config().items():
-            config[key] = value
-            if key == "bias_regularizer":  # Keras 2 writes it here, between the regularizers
-                config["activity_regularizer"] = regularizers_module.serialize(
-                    self.activity_regularizer
-                )
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None):
-        return cls(**config)
-
-    def extra_repr(self) -> str:
-        return f"units={self.cell.units}, " + super().extra_repr()
-
-
-_RNN_LAYER_KEYS = set(_RNN_KEYS) | {
-    "zero_output_for_mask",
-    "input_length",
-    "input_dim",
-    "use_fused",
-}
-_CELL_KEYS = {
-    "activation",
-    "recurrent_activation",
-    "use_bias",
-    "kernel_initializer",
-    "recurrent_initializer",
-    "bias_initializer",
-    "unit_forget_bias",
-    "kernel_regularizer",
-    "recurrent_regularizer",
-    "bias_regularizer",
-    "kernel_constraint",
-    "recurrent_constraint",
-    "bias_constraint",
-    "dropout",
-    "recurrent_dropout",
-    "implementation",
-    "reset_after",
-}
-
-
-class SimpleRNN(_CellLayer):
-    """Keras 2's ``SimpleRNN``: a fully connected RNN whose output is fed back as its state.
-
-    ``SimpleRNN(units, activation='tanh', use_bias=True, kernel_initializer='glorot_uniform',
-    recurrent_initializer='orthogonal', bias_initializer='zeros', *_regularizer=None,
-    *_constraint=None, dropout=0.0, recurrent_dropout=0.0, return_sequences=False,
-    return_state=False, go_backwards=False, stateful=False, unroll=False, time_major=False)``.
-    Weights: kernel ``(features, units)``, recurrent_kernel ``(units, units)``, bias
-    ``(units,)``. See ``RNN`` for the call arguments, returns and errors.
-
-    Example:
-        >>> SimpleRNN(4, return_sequences=True)(torch.ones(2, 5, 3)).shape
-        torch.Size([2, 5, 4])
-    """
-
-    cell_class = SimpleRNNCell
-
-
-class LSTM(_CellLayer):
-    """Keras 2's ``LSTM`` (Hochreiter 1997), with states ``[h, c]``.
-
-    ``LSTM(units, activation='tanh', recurrent_activation='sigmoid', use_bias=True,
-    kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal',
-    bias_initializer='zeros', unit_forget_bias=True, *_regularizer=None, *_constraint=None,
-    dropout=0.0, recurrent_dropout=0.0, implementation=2, return_sequences=False,
-    return_state=False, go_backwards=False, stateful=False, unroll=False, time_major=False)``.
-    Weights: kernel ``(features, 4 * units)``, recurrent_kernel ``(units, 4 * units)``, bias
-    ``(4 * units,)``, gates ``i, f, c, o``. See ``RNN`` for the call arguments.
-
-    Example:
-        >>> output, h, c = LSTM(4, return_state=True)(torch.ones(2, 5, 3))
-        >>> output.shape, torch.equal(output, h)
-        (torch.Size([2, 4]), True)
-    """
-
-    cell_class = LSTMCell
-
-
-class GRU(_CellLayer):
-    """Keras 2's ``GRU`` (Cho 2014); ``reset_after=True`` (default) matches cuDNN.
-
-    ``GRU(units, activation='tanh', recurrent_activation='sigmoid', use_bias=True,
-    kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal',
-    bias_initializer='zeros', *_regularizer=None, *_constraint=None, dropout=0.0,
-    recurrent_dropout=0.0, implementation=2, reset_after=True, return_sequences=False,
-    return_state=False, go_backwards=False, stateful=False, unroll=False, time_major=False)``.
-    Weights: kernel ``(features, 3 * units)``, recurrent_kernel ``(units, 3 * units)``, bias
-    ``(2, 3 * units)`` (``(3 * units,)`` when ``reset_after=False``), gates ``z, r, h``.
-
-    Example:
-        >>> GRU(4, reset_after=False)(torch.ones(2, 5, 3)).shape
-        torch.Size([2, 4])
-    """
-
-    cell_class = GRUCell
