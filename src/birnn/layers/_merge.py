@@ -444,6 +444,8 @@ def _functional(cls: type, doc_example: str) -> Callable[..., torch.Tensor]:
     merge.__doc__ = (
         f"Functional form of :class:`{cls.__name__}`: ``{cls.__name__}(**kwargs)(inputs)``.\n\n"
         f"    Works on tensors and on the symbolic tensors of a Functional model.\n\n"
+        f"    Args:\n        inputs: a list of tensors to merge.\n"
+        f"        **kwargs: arguments of :class:`{cls.__name__}` (``name``, ...).\n\n"
         f"    Example:\n        {doc_example}\n"
     )
     return merge
@@ -473,6 +475,11 @@ def concatenate(inputs: Sequence[torch.Tensor], axis: int = -1, **kwargs: Any) -
 
     Works on tensors and on the symbolic tensors of a Functional model.
 
+    Args:
+        inputs: a list of tensors, alike except along ``axis``.
+        axis: the axis to concatenate along.
+        **kwargs: arguments of ``Concatenate`` (``name``, ...).
+
     Example:
         >>> concatenate([torch.zeros(1, 2), torch.ones(1, 1)])
         tensor([[0., 0., 1.]])
@@ -487,6 +494,12 @@ def dot(
     **kwargs: Any,
 ) -> torch.Tensor:
     """Functional form of :class:`Dot`: ``Dot(axes, normalize, **kwargs)(inputs)``.
+
+    Args:
+        inputs: a list of two tensors.
+        axes: the axis (or one axis per input) to take the dot product along.
+        normalize: whether to L2-normalise both inputs along ``axes`` first (cosine).
+        **kwargs: arguments of ``Dot`` (``name``, ...).
 
     Example:
         >>> dot([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])], axes=1)
