@@ -24,6 +24,22 @@ DTYPES = {
 }
 
 
+def dtype_name(dtype: Any) -> Any:
+    """Keras's name of a dtype given as a torch dtype, a name or a Keras 3 ``DTypePolicy``
+    dict; anything else as it is.
+
+    Example:
+        >>> dtype_name(torch.bfloat16), dtype_name({"class_name": "DTypePolicy",
+        ...                                          "config": {"name": "float64"}})
+        ('bfloat16', 'float64')
+    """
+    if isinstance(dtype, torch.dtype):
+        return str(dtype).removeprefix("torch.")
+    if isinstance(dtype, dict):
+        return (dtype.get("config") or {}).get("name", dtype.get("class_name"))
+    return dtype
+
+
 def snake_case(class_name: str) -> str:
     """Keras's snake-case name of a class: default layer names, ``.weights.h5`` keys.
 

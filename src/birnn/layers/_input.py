@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from .._objects import DTYPES
+from .._objects import DTYPES, dtype_name
 from ._layer import Layer
 
 _input_counter = itertools.count(1)
@@ -16,10 +16,7 @@ _input_counter = itertools.count(1)
 def _dtype_name(dtype: Any) -> str:
     if dtype is None:
         return "float32"
-    if isinstance(dtype, torch.dtype):
-        dtype = str(dtype).removeprefix("torch.")
-    if isinstance(dtype, dict):  # Keras 3 DTypePolicy
-        dtype = (dtype.get("config") or {}).get("name")
+    dtype = dtype_name(dtype)
     if dtype not in DTYPES:
         raise ValueError(f"InputLayer: dtype must be one of {sorted(DTYPES)}. Received: {dtype!r}.")
     return dtype

@@ -30,7 +30,7 @@ from .. import activations
 from .. import constraints as constraints_module
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
-from .._objects import DTYPES, snake_case
+from .._objects import DTYPES, dtype_name, snake_case
 
 _name_counters: defaultdict[str, Iterator[int]] = defaultdict(itertools.count)
 
@@ -54,8 +54,7 @@ def resolve_dtype(dtype: Any, owner: str = "Layer") -> torch.dtype:
         if not dtype.is_floating_point:
             raise ValueError(f"{owner}: dtype must be a floating dtype. Received: {dtype}.")
         return dtype
-    if isinstance(dtype, dict):  # Keras 3 DTypePolicy
-        dtype = (dtype.get("config") or {}).get("name", dtype.get("class_name"))
+    dtype = dtype_name(dtype)
     if isinstance(dtype, str) and dtype in _FLOAT_DTYPES:
         return _FLOAT_DTYPES[dtype]
     raise ValueError(
@@ -71,10 +70,6 @@ def _is_shape(shape: Any) -> bool:
         or (isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size >= 0)
         for size in shape
     )
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
 
 
 _OPTION_RESOLVERS: dict[str, Callable[[Any], Any]] = {
