@@ -57,6 +57,7 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "silu": F.silu,
     "gelu": F.gelu,
     "exponential": torch.exp,
+    "mish": F.mish,
     "softmax": lambda x: torch.softmax(x, dim=-1),
 }
 _NAMES = {fn: name for name, fn in _ACTIVATIONS.items() if name != "silu"}

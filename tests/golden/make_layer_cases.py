@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import zlib
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -32,8 +33,8 @@ L = tf_keras.layers
 RNG = np.random.default_rng(20261128)
 
 
-def rand(*shape, low=-1.0, high=1.0):
-    return RNG.uniform(low, high, size=shape).astype("float32")
+def rand(*shape, low=-1.0, high=1.0, rng=None):
+    return (rng or RNG).uniform(low, high, size=shape).astype("float32")
 
 
 def mask(*rows):
@@ -65,14 +66,14 @@ def case(name, make, inputs, masks=None, call=None, grads=True, training=False, 
     )
 
 
-def randomize(layer):
+def randomize(layer, rng):
     values = []
     for weight in layer.weights:
         shape = tuple(weight.shape)
         if "variance" in weight.name:
-            values.append(rand(*shape, low=0.5, high=1.5))
+            values.append(rand(*shape, low=0.5, high=1.5, rng=rng))
         else:
-            values.append(rand(*shape, low=-0.6, high=0.6))
+            values.append(rand(*shape, low=-0.6, high=0.6, rng=rng))
     layer.set_weights(values)
 
 
@@ -110,13 +111,16 @@ def run(spec):
 
     # Build, then seed every weight.
     call_layer(tensors)
-    randomize(layer)
+    # Weights and projections come from the case's own generator: adding a case changes no
+    # other case.
+    rng = np.random.default_rng(zlib.crc32(spec["name"].encode()))
+    randomize(layer, rng)
     weights = [w.numpy() for w in layer.weights]
     with tf.GradientTape() as tape:
         tape.watch(tensors)
         result = call_layer(tensors)
         outputs = list(result) if isinstance(result, (list, tuple)) else [result]
-        projections = [rand(*o.shape) for o in outputs]
+        projections = [rand(*o.shape, rng=rng) for o in outputs]
         loss = sum(tf.reduce_sum(o * p) for o, p in zip(outputs, projections))
     trainable = layer.trainable_weights
     gradients = tape.gradient(loss, tensors + trainable) if spec["grads"] else None
@@ -549,6 +553,12 @@ def register_all():
         masks=[None, vm],
         call={"attention_mask": RNG.uniform(size=(3, 4, 5)) > 0.3},
         keras3=False,
+    )
+    # New cases go last, so that the cases above keep their random draws.
+    case(
+        "conv1d_mish_same_dilated",
+        lambda M: M.Conv1D(3, 2, padding="same", dilation_rate=2, activation="mish"),
+        rand(2, 7, 3),
     )
 
 

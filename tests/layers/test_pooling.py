@@ -114,3 +114,11 @@ def test_windows_are_tensorflows(steps, pool, stride, padding):
     # Every window's average lies within its real values: padding never counts.
     assert bool((average <= maximum + 1e-6).all())
     assert bool((average >= -MaxPooling1D(pool, stride, padding)(-x) - 1e-6).all())
+
+
+def test_keras_aliases_are_the_same_classes():
+    from birnn import layers
+
+    assert layers.MaxPool1D is MaxPooling1D and layers.GlobalMaxPool1D is GlobalMaxPooling1D
+    assert layers.GlobalAvgPool1D is GlobalAveragePooling1D and layers.AvgPool2D is AveragePooling2D
+    assert layers.Convolution1D is layers.Conv1D

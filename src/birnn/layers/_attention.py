@@ -244,10 +244,17 @@ class MultiHeadAttention(Layer):
         output_shape: the output's last dimension (default: the query's).
         attention_axes: ``None`` or ``(1,)``: attention over the time axis of
             ``(batch, steps, dim)`` inputs.
-        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
-            activity_regularizer, kernel_constraint, bias_constraint: as ``Dense``.
-        query_shape, key_shape, value_shape: the shapes the layer was built for (written to
-            its config by Keras 2); given, the layer is built at once.
+        kernel_initializer: initializer of the four kernels.
+        bias_initializer: initializer of the four biases.
+        kernel_regularizer: optional penalty on each kernel.
+        bias_regularizer: optional penalty on each bias.
+        activity_regularizer: optional penalty on the output.
+        kernel_constraint: optional projection of each kernel after optimizer steps.
+        bias_constraint: optional projection of each bias after optimizer steps.
+        query_shape: the query shape the layer was built for (Keras 2 writes it to the
+            config); with ``value_shape``, the layer is built at once.
+        key_shape: the key shape it was built for.
+        value_shape: the value shape it was built for.
         softmax_robust_masking: replace masked scores by ``-1e9`` instead of adding it.
         **kwargs: base layer arguments.
 

@@ -213,10 +213,14 @@ class Conv1D(_Conv):
         groups: split the channels into this many independent groups.
         activation: an activation name or callable; ``None`` is linear.
         use_bias: whether to add ``bias``.
-        kernel_initializer, bias_initializer: initializers of ``kernel``
-            ``(kernel_size, channels // groups, filters)`` and ``bias`` ``(filters,)``.
-        kernel_regularizer, bias_regularizer, activity_regularizer: optional penalties.
-        kernel_constraint, bias_constraint: optional projections after optimizer steps.
+        kernel_initializer: initializer of ``kernel`` ``(kernel_size, channels // groups,
+            filters)``.
+        bias_initializer: initializer of ``bias`` ``(filters,)``.
+        kernel_regularizer: optional penalty on ``kernel``, added to ``losses``.
+        bias_regularizer: optional penalty on ``bias``.
+        activity_regularizer: optional penalty on the output.
+        kernel_constraint: optional projection of ``kernel`` after optimizer steps.
+        bias_constraint: optional projection of ``bias`` after optimizer steps.
         **kwargs: base layer arguments (``name``, ``input_shape``...).
 
     Raises:
@@ -282,8 +286,17 @@ class Conv2D(_Conv):
         padding: ``"valid"`` or ``"same"`` (padded as TensorFlow does).
         data_format: ``"channels_last"`` (also for ``None``) or ``"channels_first"``.
         dilation_rate: an int or a tuple of 2 ints; > 1 needs ``strides=1``.
-        groups, activation, use_bias, *_initializer, *_regularizer, *_constraint: as
-            :class:`Conv1D`; ``kernel`` is ``(rows, cols, channels // groups, filters)``.
+        groups: split the channels into this many independent groups.
+        activation: an activation name or callable; ``None`` is linear.
+        use_bias: whether to add ``bias``.
+        kernel_initializer: initializer of ``kernel`` ``(rows, cols, channels // groups,
+            filters)``.
+        bias_initializer: initializer of ``bias`` ``(filters,)``.
+        kernel_regularizer: optional penalty on ``kernel``.
+        bias_regularizer: optional penalty on ``bias``.
+        activity_regularizer: optional penalty on the output.
+        kernel_constraint: optional projection of ``kernel`` after optimizer steps.
+        bias_constraint: optional projection of ``bias`` after optimizer steps.
         **kwargs: base layer arguments.
 
     Example:

@@ -176,13 +176,23 @@ class BatchNormalization(_Normalization):
         axis: the feature axis (or list of axes) that keeps its own statistics.
         momentum: the moving statistics' momentum, Keras's convention.
         epsilon: added to the variance.
-        center, scale: whether to learn ``beta`` / ``gamma``.
-        beta_initializer, gamma_initializer, moving_mean_initializer,
-            moving_variance_initializer: initializers.
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: optional.
-        synchronized, renorm, renorm_clipping, renorm_momentum, fused, virtual_batch_size,
-            adjustment: Keras 2 arguments; only their defaults are supported (``fused`` only
-            changes speed in Keras and is ignored).
+        center: whether to learn the offset ``beta``.
+        scale: whether to learn the factor ``gamma``.
+        beta_initializer: initializer of ``beta``.
+        gamma_initializer: initializer of ``gamma``.
+        moving_mean_initializer: initializer of ``moving_mean``.
+        moving_variance_initializer: initializer of ``moving_variance``.
+        beta_regularizer: optional penalty on ``beta``.
+        gamma_regularizer: optional penalty on ``gamma``.
+        beta_constraint: optional projection of ``beta`` after optimizer steps.
+        gamma_constraint: optional projection of ``gamma`` after optimizer steps.
+        synchronized: Keras 2's cross-replica statistics; only ``False`` is supported.
+        renorm: Keras 2's batch renormalization; only ``False`` is supported.
+        renorm_clipping: only ``None`` is supported.
+        renorm_momentum: unused without ``renorm``.
+        fused: Keras's choice of kernel; it changes only speed, and is ignored.
+        virtual_batch_size: only ``None`` is supported.
+        adjustment: only ``None`` is supported.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -328,9 +338,14 @@ class LayerNormalization(_Normalization):
     Args:
         axis: the axis or list of axes to normalise over (``-1``: the features).
         epsilon: added to the variance.
-        center, scale: whether to learn ``beta`` / ``gamma`` (shape: the sizes on ``axis``).
-        beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
-            beta_constraint, gamma_constraint: the weights' options.
+        center: whether to learn the offset ``beta`` (shape: the sizes on ``axis``).
+        scale: whether to learn the factor ``gamma`` (same shape).
+        beta_initializer: initializer of ``beta``.
+        gamma_initializer: initializer of ``gamma``.
+        beta_regularizer: optional penalty on ``beta``.
+        gamma_regularizer: optional penalty on ``gamma``.
+        beta_constraint: optional projection of ``beta`` after optimizer steps.
+        gamma_constraint: optional projection of ``gamma`` after optimizer steps.
         **kwargs: base layer arguments.
 
     Example:

@@ -140,7 +140,15 @@ class MaxPooling1D(_Pooling):
 
 
 class AveragePooling1D(_Pooling):
-    """Keras 2's average pooling over time (see :class:`MaxPooling1D` for the arguments).
+    """Keras 2's average pooling over time; a ``"same"`` window that reaches into the padding
+    averages its real steps only, as TensorFlow does.
+
+    Args:
+        pool_size: the window length, an int.
+        strides: the step between windows; ``None`` means ``pool_size``.
+        padding: ``"valid"`` or ``"same"``.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+        **kwargs: base layer arguments.
 
     Example:
         >>> AveragePooling1D(2, padding="same")(torch.tensor([[[1.0], [3.0], [5.0]]]))[0, :, 0]
@@ -191,7 +199,14 @@ class MaxPooling2D(_Pooling):
 
 
 class AveragePooling2D(_Pooling):
-    """Keras 2's 2D average pooling (see :class:`MaxPooling2D` for the arguments).
+    """Keras 2's 2D average pooling over ``(rows, cols)`` windows.
+
+    Args:
+        pool_size: an int or a tuple of 2 ints.
+        strides: an int, a tuple of 2 ints, or ``None`` (``pool_size``).
+        padding: ``"valid"`` or ``"same"`` (real values only are averaged).
+        data_format: ``"channels_last"`` (also for ``None``) or ``"channels_first"``.
+        **kwargs: base layer arguments.
 
     Example:
         >>> AveragePooling2D()(torch.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0]
@@ -342,8 +357,12 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
 
 class GlobalAveragePooling2D(_GlobalPooling):
-    """Keras 2's global average pooling over ``(rows, cols)`` (arguments as
-    :class:`GlobalMaxPooling2D`).
+    """Keras 2's global average pooling over ``(rows, cols)``: to ``(batch, channels)``.
+
+    Args:
+        data_format: ``"channels_last"`` (also for ``None``) or ``"channels_first"``.
+        keepdims: keep the spatial axes with length 1.
+        **kwargs: base layer arguments.
 
     Example:
         >>> GlobalAveragePooling2D()(torch.arange(8.0).reshape(1, 2, 2, 2))
