@@ -444,14 +444,9 @@ def _functional(cls: type, doc_example: str) -> Callable[..., torch.Tensor]:
     merge.__doc__ = (
         f"Functional form of :class:`{cls.__name__}`: ``{cls.__name__}(**kwargs)(inputs)``.\n\n"
         f"    Works on tensors and on the symbolic tensors of a Functional model.\n\n"
-<<<<<<< HEAD
-        f"    Args:\n        inputs: a list of tensors to merge.\n"
-        f"        **kwargs: arguments of :class:`{cls.__name__}` (``name``, ...).\n\n"
-=======
         f"    Args:\n"
         f"        inputs: the list of tensors to merge.\n"
         f"        **kwargs: the layer's arguments (``name``...).\n\n"
->>>>>>> main
         f"    Example:\n        {doc_example}\n"
     )
     return merge
@@ -482,15 +477,9 @@ def concatenate(inputs: Sequence[torch.Tensor], axis: int = -1, **kwargs: Any) -
     Works on tensors and on the symbolic tensors of a Functional model.
 
     Args:
-<<<<<<< HEAD
-        inputs: a list of tensors, alike except along ``axis``.
-        axis: the axis to concatenate along.
-        **kwargs: arguments of ``Concatenate`` (``name``, ...).
-=======
         inputs: the list of tensors to join.
         axis: the axis to join along.
         **kwargs: the layer's other arguments (``name``...).
->>>>>>> main
 
     Example:
         >>> concatenate([torch.zeros(1, 2), torch.ones(1, 1)])
@@ -508,17 +497,10 @@ def dot(
     """Functional form of :class:`Dot`: ``Dot(axes, normalize, **kwargs)(inputs)``.
 
     Args:
-<<<<<<< HEAD
-        inputs: a list of two tensors.
-        axes: the axis (or one axis per input) to take the dot product along.
-        normalize: whether to L2-normalise both inputs along ``axes`` first (cosine).
-        **kwargs: arguments of ``Dot`` (``name``, ...).
-=======
         inputs: the two tensors.
         axes: an int, or a pair of ints, counting the batch axis as 0.
         normalize: L2-normalise both inputs along ``axes`` first.
         **kwargs: the layer's other arguments (``name``...).
->>>>>>> main
 
     Example:
         >>> dot([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])], axes=1)
