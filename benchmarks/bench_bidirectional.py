@@ -57,6 +57,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa
 from birnn import layers as birnn_layers  # noqa: E402
 
 SHAPES = [(32, 100, 64, 128), (16, 200, 32, 64), (8, 50, 128, 256)]  # (B, T, F, U)
+MASK_SHAPES = [(32, 100, 64, 128), (64, 60, 100, 128)]
+MASK_SEEDS = (0, 1, 2)
+SMALL_SHAPES = [(1, 10, 16, 32), (2, 15, 32, 32), (4, 20, 64, 64), (1, 20, 64, 64), (4, 10, 16, 64)]
 CELLS = ("LSTM", "GRU")
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 HERE = Path(__file__).resolve().parent
@@ -102,6 +105,23 @@ def make_inputs(shape, seed=0):
     lengths[0] = time_steps
     mask = torch.arange(time_steps) < lengths.unsqueeze(1)
     return x, lengths, mask
+
+
+def length_masks(shape, seed):
+    """``x`` and two right-padded masks (each with a full first row) with their lengths:
+    long-tailed (lognormal, median T/4, sigma 1, clipped to [1, T]) and uniform in [T/3, T]."""
+    batch, time_steps, features, _ = shape
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, time_steps, features, generator=generator)
+    median = torch.log(torch.tensor(time_steps / 4.0))
+    long_tailed = torch.exp(median + torch.randn(batch, generator=generator)).round()
+    long_tailed = long_tailed.clamp(1, time_steps).long()
+    uniform = torch.randint(time_steps // 3, time_steps + 1, (batch,), generator=generator)
+    masks = {}
+    for name, lengths in (("long-tailed", long_tailed), ("uniform", uniform)):
+        lengths[0] = time_steps
+        masks[name] = (lengths, torch.arange(time_steps) < lengths.unsqueeze(1))
+    return x, masks
 
 
 def _total(output) -> torch.Tensor:
@@ -273,6 +293,38 @@ def time_loop_path(shape, peers, rounds, warmup):
     return train, infer
 
 
+def time_masks(cell, shape, seed, rounds, warmup):
+    """Training steps: birnn unmasked and under long-tailed and uniform masks, raw torch
+    unmasked and on the same lengths as packed sequences."""
+    torch.manual_seed(0)
+    x, masks = length_masks(shape, seed)
+    contenders = {
+        "birnn": birnn_contender(cell, shape, x, None)[0],
+        "torch": torch_contender(cell, shape, x)[0],
+    }
+    for name, (lengths, mask) in masks.items():
+        contenders[f"birnn {name}"] = birnn_contender(cell, shape, x, mask)[0]
+        contenders[f"torch packed {name}"] = torch_contender(cell, shape, x, lengths)[0]
+    return interleaved_medians(contenders, rounds, warmup)
+
+
+def time_small_shapes(rounds, warmup):
+    """Inference at small shapes: birnn's Bidirectional LSTM, unmasked and masked, and raw
+    torch.nn.LSTM(bidirectional=True); microseconds."""
+    results = {}
+    for shape in SMALL_SHAPES:
+        torch.manual_seed(0)
+        x, lengths, mask = make_inputs(shape)
+        contenders = {
+            "torch": torch_contender("LSTM", shape, x)[1],
+            "birnn": birnn_contender("LSTM", shape, x, None)[1],
+            "birnn masked": birnn_contender("LSTM", shape, x, mask)[1],
+        }
+        medians = interleaved_medians(contenders, rounds, warmup)
+        results[shape] = {name: value * 1e3 for name, value in medians.items()}
+    return results
+
+
 # -- memory ---------------------------------------------------------------------------------
 
 MEMORY_CONTENDERS = ("torch", "torch packed", "birnn", "birnn masked")
@@ -345,7 +397,9 @@ def _table(header, rows) -> list[str]:
     return lines + [""]
 
 
-def write_report(results, loop_results, memory, environment, out_dir: Path):
+def write_report(
+    results, loop_results, mask_results, small_results, memory, environment, out_dir: Path
+):
     lines = [
         "# Bidirectional benchmark",
         "",
@@ -458,6 +512,62 @@ def write_report(results, loop_results, memory, environment, out_dir: Path):
             ]
         )
     lines += _table(header, rows)
+
+    if mask_results:
+        lines += [
+            "## Masks that cost less than padding (training step)",
+            "",
+            "Right-padded masks on the same padded batch: long-tailed lengths (lognormal, median "
+            "T/4, sigma 1, clipped to [1, T], one full row) and uniform in [T/3, T]. "
+            "`x/unmasked`: birnn masked over birnn unmasked; `packed / birnn`: raw torch on the "
+            "same lengths as packed sequences over birnn masked (higher means birnn is faster).",
+            "",
+        ]
+        header = [
+            "cell",
+            "shape",
+            "seed",
+            "unmasked ms",
+            "long-tailed x/unmasked",
+            "uniform x/unmasked",
+            "long-tailed packed / birnn",
+            "uniform packed / birnn",
+        ]
+        rows = []
+        for (cell, shape, seed), train in mask_results.items():
+            rows.append(
+                [
+                    cell,
+                    _shape_name(shape),
+                    seed,
+                    f"{train['birnn']:.1f}",
+                    _ratio(train["birnn long-tailed"], train["birnn"]),
+                    _ratio(train["birnn uniform"], train["birnn"]),
+                    _ratio(train["torch packed long-tailed"], train["birnn long-tailed"]),
+                    _ratio(train["torch packed uniform"], train["birnn uniform"]),
+                ]
+            )
+        lines += _table(header, rows)
+
+    if small_results:
+        lines += [
+            "## Small-shape inference",
+            "",
+            "Bidirectional LSTM, forward under no_grad, x/torch against raw "
+            "`torch.nn.LSTM(bidirectional=True)` unmasked (masked: lengths uniform in [T/2, T]).",
+            "",
+        ]
+        header = ["shape", "torch us", "birnn", "birnn masked"]
+        rows = [
+            [
+                _shape_name(shape),
+                f"{values['torch']:.0f}",
+                _ratio(values["birnn"], values["torch"]),
+                _ratio(values["birnn masked"], values["torch"]),
+            ]
+            for shape, values in small_results.items()
+        ]
+        lines += _table(header, rows)
 
     if memory:
         lines += [
@@ -576,6 +686,16 @@ def main(argv=None):
                 print("  memory", memory[(cell, shape)], flush=True)
         loop_results[shape] = time_loop_path(shape, peers, rounds, args.warmup)
         print("loop", shape, loop_results[shape], flush=True)
+    mask_results = {}
+    for shape in MASK_SHAPES[:1] if args.quick else MASK_SHAPES:
+        for cell in CELLS:
+            for seed in MASK_SEEDS[:1] if args.quick else MASK_SEEDS:
+                mask_results[(cell, shape, seed)] = time_masks(
+                    cell, shape, seed, rounds, args.warmup
+                )
+                print("masks", cell, shape, seed, mask_results[(cell, shape, seed)], flush=True)
+    small_results = time_small_shapes(20 if args.quick else 10 * rounds, args.warmup)
+    print("small", small_results, flush=True)
     if args.quick:
         return
     versions = [f"torch {torch.__version__}"]
@@ -588,7 +708,7 @@ def main(argv=None):
         f"{os.cpu_count()} cores, {args.threads} thread(s), {args.clock} clock, "
         f"{args.rounds} rounds; " + ", ".join(versions)
     )
-    write_report(results, loop_results, memory, environment, args.out)
+    write_report(results, loop_results, mask_results, small_results, memory, environment, args.out)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ from collections.abc import Callable
 
 import torch
 
+from ._gru_cpu import gru_sequence
 from ._masks import compact_order, gather_steps
+from ._weight_cache import may_reuse, rearranged
 
 MODES = ("LSTM", "GRU", "RNN_TANH", "RNN_RELU")
 
@@ -140,10 +142,11 @@ def _time_major(x: torch.Tensor) -> torch.Tensor:
 
 def _packed_inputs(x: torch.Tensor, mask: torch.Tensor):
     """Each row's valid steps moved to the front, zeros after, time-major (the kernel's own
-    layout), with the padding channel last.
+    layout).
 
     Returns:
-        ``(packed (time, batch, features + 1), lengths (batch,), right_padded)``;
+        ``(packed (time, batch, features), padding (time, batch), lengths (batch,),
+        right_padded)``; ``padding`` marks the packed positions after each row's valid steps;
         ``right_padded``: the mask is known to have each row's valid steps first already.
     """
     lengths = mask.sum(dim=1)
@@ -155,13 +158,66 @@ def _packed_inputs(x: torch.Tensor, mask: torch.Tensor):
         and not torch.compiler.is_exporting()
         and torch.equal(mask, packed_valid)
     )
-    padding = (~packed_valid).t().unsqueeze(-1)
+    padding = (~packed_valid).t()
     if right_padded:
         steps = x.transpose(0, 1)
     else:
         steps = gather_steps(x, compact_order(mask), time_major=True)
-    packed = torch.cat([steps.masked_fill(padding, 0.0), padding.to(x.dtype)], dim=-1)
-    return packed, lengths, right_padded
+    return steps.masked_fill(padding.unsqueeze(-1), 0.0), padding, lengths, right_padded
+
+
+def _run_kernel(mode, kernel, x, padding, states, weights, extra=None):
+    """Runs one or two directions (``weights``: one Keras triple each) over time-major ``x``.
+
+    Args:
+        kernel: ``"torch"`` (PyTorch's fused kernel) or ``"birnn"`` (``_gru_cpu``, GRU only).
+        x: ``(time, batch, features)``, each row's valid steps first.
+        padding: optional bool ``(time, batch)``: the state carries through these positions.
+        states: each ``(directions, batch, units)``.
+        extra: optional ``(inputs (time, batch, k), per-direction input weight columns
+            (gates * units, k))`` appended to the inputs (``"torch"`` only).
+
+    Returns:
+        ``(outputs (time, batch, directions * units), final_states)``, final states each
+        ``(directions, batch, units)``.
+    """
+    if kernel == "birnn":
+        kernels, recurrent_kernels, biases = zip(*weights)
+        outputs, final = gru_sequence(
+            x,
+            states[0],
+            list(kernels),
+            list(recurrent_kernels),
+            None if biases[0] is None else list(biases),
+            padding,
+        )
+        return outputs, [final]
+    padded = padding is not None
+    if padded:
+        inputs = [x, padding.unsqueeze(-1).to(x.dtype)]
+        x = torch.cat(inputs if extra is None else [*inputs, extra[0]], dim=-1)
+    if extra is None and may_reuse():
+        tensors = [t for triple in weights for t in triple]
+        flat = rearranged(("torch", mode, padded), tensors, lambda: _layout(mode, weights, padded))
+    else:
+        flat = _layout(mode, weights, padded, None if extra is None else extra[1])
+    has_biases = weights[0][2] is not None
+    return _call_kernel(mode, x, states, flat, has_biases, bidirectional=len(weights) == 2)
+
+
+def _layout(mode, weights, padded, extra_columns=None) -> list[torch.Tensor]:
+    """Every direction's weights in PyTorch's layout, one flat list; ``padded``: with the
+    padding channel's column, then ``extra_columns`` (one per direction), in ``weight_ih``."""
+    flat = []
+    for index, triple in enumerate(weights):
+        layout = torch_weights(mode, triple)
+        if padded:
+            columns = [layout[0], _padding_column(mode, layout[0])]
+            if extra_columns is not None:
+                columns.append(extra_columns[index])
+            layout[0] = torch.cat(columns, dim=1)
+        flat += layout
+    return flat
 
 
 def _padding_column(mode: str, like: torch.Tensor) -> torch.Tensor:
@@ -192,6 +248,7 @@ def run(
     states: list[torch.Tensor],
     zero_output_for_mask: bool,
     input_dropout: torch.Tensor | None = None,
+    kernel: str = "torch",
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Runs one direction over batch-major ``x`` in reading order, in one fused kernel call.
 
@@ -205,6 +262,8 @@ def run(
         states: the initial states, each ``(batch, units)`` (``[h, c]`` for LSTM).
         zero_output_for_mask: output zeros at masked steps instead of the previous output.
         input_dropout: optional ``(batch, features)`` multiplier of every step's input.
+        kernel: ``"torch"`` (PyTorch's fused kernel) or ``"birnn"`` (birnn's CPU GRU,
+            ``_gru_cpu``; ``mode`` ``"GRU"`` only).
 
     Returns:
         ``(outputs (batch, time, units), final_states)``.
@@ -218,19 +277,13 @@ def run(
     """
     if input_dropout is not None:
         x = x * input_dropout.unsqueeze(1)
-    torch_layout = torch_weights(mode, weights)
     initial = [s.unsqueeze(0) for s in states]
     if mask is None:
-        outputs, final = _call_kernel(
-            mode, _time_major(x), initial, torch_layout, weights[2] is not None
-        )
+        outputs, final = _run_kernel(mode, kernel, _time_major(x), None, initial, [weights])
         return outputs.transpose(0, 1), [s.squeeze(0) for s in final]
 
-    packed, lengths, right_padded = _packed_inputs(x, mask)
-    torch_layout[0] = torch.cat([torch_layout[0], _padding_column(mode, torch_layout[0])], dim=1)
-    packed_outputs, final = _call_kernel(
-        mode, packed, initial, torch_layout, weights[2] is not None
-    )
+    packed, padding, lengths, right_padded = _packed_inputs(x, mask)
+    packed_outputs, final = _run_kernel(mode, kernel, packed, padding, initial, [weights])
     packed_outputs = packed_outputs.transpose(0, 1)
     final = [s.squeeze(0) for s in final]
 
@@ -258,6 +311,7 @@ def run_pair(
     forward_states: list[torch.Tensor] | None,
     backward_states: list[torch.Tensor] | None,
     return_sequences: bool,
+    kernel: str = "torch",
 ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """Runs one direction over ``x`` and another over it from the end, in one fused kernel
     call, with Keras 2's masked-step semantics.
@@ -274,6 +328,7 @@ def run_pair(
             or ``None`` for zeros.
         return_sequences: return every step's outputs (zero at masked steps), or each
             direction's output after the last step it reads.
+        kernel: as in ``run``.
 
     Returns:
         ``(outputs, forward_final_states, backward_final_states)``; ``outputs`` is
@@ -288,41 +343,26 @@ def run_pair(
     forward_states = zeros if forward_states is None else forward_states
     backward_states = zeros if backward_states is None else backward_states
     states = [torch.stack(pair) for pair in zip(forward_states, backward_states)]
-    has_biases = forward_weights[2] is not None
-    forward_layout = torch_weights(mode, forward_weights)
-    backward_layout = torch_weights(mode, backward_weights)
+    pair = [forward_weights, backward_weights]
 
     if mask is None:
-        outputs, final = _call_kernel(
-            mode,
-            _time_major(x),
-            states,
-            forward_layout + backward_layout,
-            has_biases,
-            bidirectional=True,
-        )
+        outputs, final = _run_kernel(mode, kernel, _time_major(x), None, states, pair)
         forward_final, backward_final = [s[0] for s in final], [s[1] for s in final]
         if not return_sequences:
             last = torch.cat([forward_final[0], backward_final[0]], dim=-1)
             return last, forward_final, backward_final
         return outputs.transpose(0, 1), forward_final, backward_final
 
-    packed, lengths, right_padded = _packed_inputs(x, mask)
-    forward_columns = [_padding_column(mode, forward_layout[0])]
-    backward_columns = [_padding_column(mode, backward_layout[0])]
+    packed, padding, lengths, right_padded = _packed_inputs(x, mask)
+    extra = None
     if lstm and given_backward:
         # The reverse pass meets a row's first valid step with h == 0 after its padding;
         # feeding h0 there through the recurrent kernel restores h0's contribution.
         first_read = torch.arange(time, device=x.device).unsqueeze(1) == (lengths - 1)
         first_read = (first_read & (lengths < time)).unsqueeze(-1).to(packed.dtype)
-        packed = torch.cat([packed, first_read * backward_states[0]], dim=-1)
-        forward_columns.append(forward_layout[1].new_zeros(forward_layout[1].shape))
-        backward_columns.append(backward_layout[1])
-    forward_layout[0] = torch.cat([forward_layout[0], *forward_columns], dim=1)
-    backward_layout[0] = torch.cat([backward_layout[0], *backward_columns], dim=1)
-    packed_outputs, final = _call_kernel(
-        mode, packed, states, forward_layout + backward_layout, has_biases, bidirectional=True
-    )
+        recurrent = backward_weights[1].t()
+        extra = (first_read * backward_states[0], [torch.zeros_like(recurrent), recurrent])
+    packed_outputs, final = _run_kernel(mode, kernel, packed, padding, states, pair, extra)
     packed_outputs = packed_outputs.transpose(0, 1)
     forward_final, backward_final = [s[0] for s in final], [s[1] for s in final]
 

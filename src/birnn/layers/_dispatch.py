@@ -11,9 +11,18 @@ in this order:
    kernel computes that direction exactly;
 3. else the step loop (``run_loop``).
 
-Every path returns outputs in input time order. A new execution path (another
-kernel, length buckets...) is one more branch in ``run_directions`` or
-``_run_one``, with its condition next to ``_fused_refusal``.
+Within a fused call it also picks:
+
+- the kernel (``_kernel``): birnn's own GRU (``_gru_cpu``, both directions in
+  one pass) for a GRU on CPU in float32/float64 in eager mode, outside autocast
+  and functorch; PyTorch's fused kernel otherwise (LSTM and SimpleRNN always;
+  GRU on GPU, under ``torch.compile``, ``torch.export``, ONNX tracing);
+- length buckets (``_buckets``): a right-padded CPU mask of 8 or more rows whose
+  lengths differ enough, by a cost model measured on CPU, runs as 2-4 calls,
+  each cut to its longest row (not with a per-row input dropout mask);
+- no mask at all when every step of a CPU mask is valid (``_without_full_mask``).
+
+Every path returns outputs in input time order.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import inspect
 import torch
 from torch import nn
 
-from .. import _kernels
+from .. import _buckets, _gru_cpu, _kernels
 from ._cells import _Cell, cell_output_size, zero_states
 
 
@@ -87,6 +96,8 @@ def run_directions(directions: list[Direction]) -> Outputs:
         ValueError: if a direction asks for ``use_fused=True`` and no fused kernel computes
             it exactly.
     """
+    if any(direction.mask is not None for direction in directions):
+        directions = [_without_full_mask(direction) for direction in directions]
     modes = [_fused_mode(direction) for direction in directions]
     if len(directions) == 2 and _runs_as_pair(*directions, *modes):
         return _run_pair(*directions, modes[0])
@@ -95,6 +106,23 @@ def run_directions(directions: list[Direction]) -> Outputs:
 
 
 # -- choosing -------------------------------------------------------------------------------
+
+
+def _without_full_mask(direction: Direction) -> Direction:
+    """``direction`` without its mask when every step is valid: the same result, unmasked
+    (cheaper). Only on CPU (reading the mask would stall an accelerator) and in eager mode (a
+    traced graph must not depend on the data)."""
+    mask = direction.mask
+    if (
+        mask is None
+        or mask.device.type != "cpu"
+        or torch.jit.is_tracing()
+        or torch.compiler.is_compiling()
+        or torch.compiler.is_exporting()
+        or not bool(mask.all())
+    ):
+        return direction
+    return dataclasses.replace(direction, mask=None)
 
 
 def _fused_refusal(direction: Direction) -> str | None:
@@ -154,21 +182,38 @@ def _runs_as_pair(first: Direction, second: Direction, first_mode, second_mode) 
     )
 
 
+def _kernel(mode: str, x: torch.Tensor, *cells: _Cell) -> str:
+    """Which fused kernel runs a call: birnn's CPU GRU (``_gru_cpu``) for GRUs it computes
+    (CPU, float32/float64, eager, no autocast), PyTorch's otherwise."""
+    weights = [w for cell in cells for w in cell._weights()]
+    return "birnn" if mode == "GRU" and _gru_cpu.runs(x, weights) else "torch"
+
+
 # -- running --------------------------------------------------------------------------------
 
 
 def _run_pair(first: Direction, second: Direction, mode: str) -> Outputs:
     reading, reverse = (second, first) if first.reverse else (first, second)
-    joined, reading_final, reverse_final = _kernels.run_pair(
-        mode,
-        reading.cell._weights(),
-        reverse.cell._weights(),
-        reading.x,
-        reading.mask,
-        reading.states,
-        reverse.states,
-        reading.return_sequences,
+    kernel = _kernel(mode, reading.x, reading.cell, reverse.cell)
+    weights = reading.cell._weights(), reverse.cell._weights()
+
+    def run(x, mask, states):
+        joined, reading_final, reverse_final = _kernels.run_pair(
+            mode, *weights, x, mask, *states, reading.return_sequences, kernel
+        )
+        return joined, [reading_final, reverse_final]
+
+    states = [reading.states, reverse.states]
+    units, features = reading.cell.units, reading.x.shape[-1]
+    buckets = _buckets.buckets_for(
+        reading.x, reading.mask, (kernel, torch.is_grad_enabled(), mode, units, features)
     )
+    if buckets is None:
+        joined, (reading_final, reverse_final) = run(reading.x, reading.mask, states)
+    else:
+        joined, (reading_final, reverse_final) = _buckets.run_buckets(
+            buckets, run, reading.x, reading.mask, states, reading.return_sequences, False
+        )
     reading_output, reverse_output = joined.chunk(2, dim=-1)
     if first.reverse:
         return Outputs([reverse_output, reading_output], [reverse_final, reading_final])
@@ -186,15 +231,26 @@ def _run_one(direction: Direction, mode: str | None):
         states = zero_states(cell, x.shape[0], x)
     if mode is not None:
         input_masks = cell._dropout_masks[0]
-        outputs, states = _kernels.run(
-            mode,
-            cell._weights(),
-            x,
-            mask,
-            states,
-            direction.zero_output_for_mask,
-            None if input_masks is None else input_masks[0],
-        )
+        input_dropout = None if input_masks is None else input_masks[0]
+        kernel = _kernel(mode, x, cell)
+
+        def run(x, mask, states):
+            outputs, final = _kernels.run(
+                mode, cell._weights(), x, mask, states[0], zero_output, input_dropout, kernel
+            )
+            return outputs, [final]
+
+        zero_output = direction.zero_output_for_mask
+        buckets = None
+        if input_dropout is None:  # per-row dropout masks would need slicing too
+            model = (kernel, torch.is_grad_enabled(), mode, cell.units, x.shape[-1])
+            buckets = _buckets.buckets_for(x, mask, model)
+        if buckets is None:
+            outputs, (states,) = run(x, mask, [states])
+        else:
+            outputs, (states,) = _buckets.run_buckets(
+                buckets, run, x, mask, [states], True, not zero_output
+            )
     else:
         if direction.training and not isinstance(cell, _Cell) and _takes_training(cell):
             cell = _TrainingCell(cell)

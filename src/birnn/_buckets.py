@@ -1,0 +1,243 @@
+"""Length buckets: a masked batch run as a few calls, each cut to its own longest row.
+
+A padded batch costs a fused kernel every step of its longest row for every row.
+When lengths differ a lot (sentences), sorting the rows by length and running
+2-4 groups of rows ("buckets"), each only as many steps as its longest row, skips
+most of the padding. Each call also costs a fixed overhead and a per-step
+overhead, so whether and where to split is decided by a cost model of a call:
+
+    cost(rows, steps) = call + steps * (step + row_step * rows)
+
+with constants measured on CPU (``benchmarks/calibrate_buckets.py``), and a
+small dynamic program over the sorted lengths picks the cheapest split. This
+module plans and reassembles; running a bucket is the caller's function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import torch
+
+MAX_BUCKETS = 4
+# Split only when the model predicts at least this gain: the model is approximate, and a
+# split must never cost more than the single call.
+_MIN_GAIN = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class CostModel:
+    """Cost of one fused call: ``call + steps * (step + row_step * rows)``."""
+
+    call: float
+    step: float
+    row_step: float = 1.0
+
+    def cost(self, rows: int, steps: int) -> float:
+        return self.call + steps * (self.step + self.row_step * rows)
+
+
+# Measured with benchmarks/calibrate_buckets.py on a 2-core x86 CPU (AVX-512), one thread:
+# (kernel, training) -> (call us, step us, row_step us per gates * units * (units + features)).
+_MEASURED = {
+    ("torch", True): (3074.0, 3.8, 1.55e-4),
+    ("torch", False): (1082.0, 4.1, 4.82e-5),
+    ("birnn", True): (2010.0, 87.1, 2.14e-4),
+    ("birnn", False): (1263.0, 37.8, 7.12e-5),
+}
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+# Below this many rows a split cannot pay for the planning itself.
+_MIN_ROWS = 8
+
+
+def cost_model(kernel: str, training: bool, mode: str, units: int, features: int) -> CostModel:
+    """The measured cost of one call of ``kernel`` (``"torch"`` or ``"birnn"``) in ``mode``.
+
+    Example:
+        >>> model = cost_model("torch", True, "LSTM", 128, 64)
+        >>> model.cost(32, 100) > model.cost(32, 50) + model.cost(0, 0)
+        True
+    """
+    call, step, per_weight = _MEASURED[(kernel, training)]
+    return CostModel(call, step, per_weight * _GATES[mode] * units * (units + features))
+
+
+def buckets_for(
+    x: torch.Tensor, mask: torch.Tensor | None, model_args: tuple
+) -> list[Bucket] | None:
+    """The buckets a masked call should run in, or ``None`` for one call.
+
+    Only right-padded CPU masks of at least ``_MIN_ROWS`` rows are split, in eager mode (a
+    tracer or exporter would bake the lengths in); ``model_args`` are ``cost_model``'s.
+    """
+    # Tracing first: a tracer or exporter must not meet a condition on the batch size.
+    if torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        return None
+    if mask is None or mask.device.type != "cpu" or mask.shape[0] < _MIN_ROWS:
+        return None
+    lengths = mask.sum(dim=1)
+    time = mask.shape[1]
+    if not torch.equal(mask, torch.arange(time) < lengths.unsqueeze(1)):
+        return None  # left padding or holes: one call
+    return plan_buckets(lengths, time, cost_model(*model_args))
+
+
+@dataclasses.dataclass(frozen=True)
+class Bucket:
+    """Rows (indices into the batch) run together for their first ``steps`` steps."""
+
+    rows: torch.Tensor
+    steps: int
+
+
+def plan_buckets(lengths: torch.Tensor, time: int, model: CostModel) -> list[Bucket] | None:
+    """The cheapest split of a right-padded batch into buckets, or ``None`` for one call.
+
+    Rows of length 0 form a bucket of 0 steps (no call). The split is kept only when the
+    model predicts it at least ``_MIN_GAIN`` cheaper than one call over all ``time`` steps.
+
+    Args:
+        lengths: ``(batch,)`` integer CPU tensor, each in ``[0, time]``.
+        time: the padded length.
+        model: the cost of one call.
+
+    Returns:
+        The buckets, longest first, or ``None``.
+
+    Example:
+        >>> model = CostModel(call=200.0, step=5.0)
+        >>> buckets = plan_buckets(torch.tensor([100, 3, 4, 2] * 8), 100, model)
+        >>> [(len(b.rows), b.steps) for b in buckets]
+        [(8, 100), (24, 4)]
+    """
+    order = torch.argsort(lengths, descending=True, stable=True)
+    sorted_lengths = lengths[order].tolist()
+    batch = len(sorted_lengths)
+    empty = sum(1 for length in sorted_lengths if length == 0)
+    rows = batch - empty
+    if rows == 0:
+        return None
+    # best[k][j]: cheapest cost of the first j sorted rows in k buckets; cut[k][j]: its last cut.
+    inf = float("inf")
+    best = [[inf] * (rows + 1) for _ in range(MAX_BUCKETS + 1)]
+    cut = [[0] * (rows + 1) for _ in range(MAX_BUCKETS + 1)]
+    best[0][0] = 0.0
+    for k in range(1, MAX_BUCKETS + 1):
+        for j in range(1, rows + 1):
+            for i in range(k - 1, j):
+                if best[k - 1][i] == inf:
+                    continue
+                cost = best[k - 1][i] + model.cost(j - i, sorted_lengths[i])
+                if cost < best[k][j]:
+                    best[k][j], cut[k][j] = cost, i
+    count = min(range(1, MAX_BUCKETS + 1), key=lambda k: best[k][rows])
+    single = model.cost(batch, time)
+    if best[count][rows] > (1.0 - _MIN_GAIN) * single:
+        return None
+    bounds = [rows]
+    for k in range(count, 0, -1):
+        bounds.append(cut[k][bounds[-1]])
+    bounds.reverse()
+    buckets = [
+        Bucket(order[start:stop], sorted_lengths[start])
+        for start, stop in zip(bounds[:-1], bounds[1:])
+    ]
+    if empty:
+        buckets.append(Bucket(order[rows:], 0))
+    return buckets
+
+
+RunBucket = Callable[
+    [torch.Tensor, torch.Tensor, list[list[torch.Tensor] | None]],
+    tuple[torch.Tensor, list[list[torch.Tensor]]],
+]
+
+
+def run_buckets(
+    buckets: list[Bucket],
+    run_bucket: RunBucket,
+    x: torch.Tensor,
+    mask: torch.Tensor,
+    states: list[list[torch.Tensor] | None],
+    return_sequences: bool,
+    repeat_last: bool,
+) -> tuple[torch.Tensor, list[list[torch.Tensor]]]:
+    """Runs each bucket and puts its rows back in batch order.
+
+    Rows without a valid step output zeros and keep their initial states.
+
+    Args:
+        buckets: from ``plan_buckets``.
+        run_bucket: ``(x_rows (rows, steps, features), mask_rows, states_rows) -> (outputs,
+            final_states)``, where ``states_rows`` and ``final_states`` hold each direction's
+            states of those rows, and ``outputs`` is ``(rows, steps, width)`` or
+            ``(rows, width)``.
+        x: ``(batch, time, features)``.
+        mask: right-padded bool ``(batch, time)``.
+        states: each direction's initial states, each ``(batch, units)``, or ``None`` (zeros).
+        return_sequences: ``outputs`` are per step.
+        repeat_last: the steps after a bucket's last one repeat its output (Keras's output at
+            a masked step is the previous one), rather than being 0.
+
+    Returns:
+        ``(outputs, final_states)`` of the whole batch, as ``run_bucket`` returns them.
+
+    Example:
+        >>> def run_bucket(x, mask, states):  # a running sum over the valid steps
+        ...     return (x * mask.unsqueeze(-1)).cumsum(1), states
+        >>> x, mask = torch.ones(2, 3, 1), torch.tensor([[True] * 3, [True, False, False]])
+        >>> buckets = [Bucket(torch.tensor([0]), 3), Bucket(torch.tensor([1]), 1)]
+        >>> run_buckets(buckets, run_bucket, x, mask, [], True, True)[0][..., 0]
+        tensor([[1., 2., 3.],
+                [1., 1., 1.]])
+    """
+    time = x.shape[1]
+    outputs = None
+    finals, order = [], []
+    for bucket in buckets:
+        if bucket.steps == 0:
+            continue
+        rows, steps = bucket.rows, bucket.steps
+        x_rows = x.index_select(0, rows)[:, :steps]
+        mask_rows = mask.index_select(0, rows)[:, :steps]
+        output, final = run_bucket(x_rows, mask_rows, _rows_of(states, rows))
+        if outputs is None:
+            shape = (x.shape[0], time, output.shape[-1]) if return_sequences else output.shape
+            outputs = output.new_zeros((x.shape[0],) + tuple(shape[1:]))
+        # Written into one output tensor in place: no batch-sized copies per bucket.
+        if not return_sequences:
+            outputs.index_copy_(0, rows, output)
+        else:
+            outputs[:, :steps].index_copy_(0, rows, output)
+            if repeat_last and steps < time:
+                tail = output[:, -1:].expand(-1, time - steps, -1)
+                outputs[:, steps:].index_copy_(0, rows, tail)
+        finals.append(final)
+        order.append(rows)
+    for bucket in buckets:
+        if bucket.steps == 0:  # outputs stay 0; the states are the initial ones
+            given = _rows_of(states, bucket.rows)
+            finals.append(
+                [
+                    [s.new_zeros((len(bucket.rows),) + s.shape[1:]) for s in like]
+                    if direction is None
+                    else direction
+                    for direction, like in zip(given, finals[0])
+                ]
+            )
+            order.append(bucket.rows)
+    inverse = torch.argsort(torch.cat(order))
+    final_states = [
+        [torch.cat(parts).index_select(0, inverse) for parts in zip(*direction_finals)]
+        for direction_finals in zip(*finals)
+    ]
+    return outputs, final_states
+
+
+def _rows_of(states, rows: torch.Tensor):
+    """Each direction's states (or ``None``: zeros) of ``rows``."""
+    return [
+        None if direction is None else [s.index_select(0, rows) for s in direction]
+        for direction in states
+    ]

@@ -1,0 +1,154 @@
+"""Length buckets: planning, reassembly, and masked layers that run in buckets."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from birnn import _buckets, _kernels
+from birnn._buckets import Bucket, CostModel, plan_buckets, run_buckets
+from birnn.layers import GRU, LSTM, Bidirectional
+
+MODEL = CostModel(call=200.0, step=5.0)
+
+
+def long_tailed_mask(batch, time, seed, empty_rows=0):
+    """Lengths lognormal with median time / 4 and sigma 1, clipped to [1, time], one full row."""
+    generator = torch.Generator().manual_seed(seed)
+    median = torch.log(torch.tensor(time / 4.0))
+    lengths = torch.exp(median + torch.randn(batch, generator=generator)).round()
+    lengths = lengths.clamp(1, time).long()
+    lengths[0] = time
+    lengths[1 : 1 + empty_rows] = 0
+    return torch.arange(time) < lengths.unsqueeze(1)
+
+
+@settings(deadline=None, max_examples=50)
+@given(lengths=st.lists(st.integers(0, 40), min_size=1, max_size=40))
+def test_plan_covers_every_row_once_and_each_bucket_holds_its_longest_row(lengths):
+    lengths = torch.tensor(lengths)
+    buckets = plan_buckets(lengths, 40, MODEL)
+    if buckets is None:
+        return
+    rows = torch.cat([b.rows for b in buckets])
+    assert sorted(rows.tolist()) == list(range(len(lengths)))
+    assert len([b for b in buckets if b.steps]) <= _buckets.MAX_BUCKETS
+    for bucket in buckets:
+        assert bucket.steps == int(lengths[bucket.rows].max())
+    single = MODEL.cost(len(lengths), 40)
+    assert sum(MODEL.cost(len(b.rows), b.steps) for b in buckets if b.steps) < single
+
+
+def test_plan_keeps_one_call_when_lengths_are_alike():
+    assert plan_buckets(torch.full((32,), 100), 100, MODEL) is None
+    assert plan_buckets(torch.tensor([90, 100, 95, 99] * 8), 100, MODEL) is None
+
+
+def test_plan_splits_a_long_tail():
+    buckets = plan_buckets(torch.tensor([100, 3, 4, 2] * 8), 100, MODEL)
+    assert [(len(b.rows), b.steps) for b in buckets] == [(8, 100), (24, 4)]
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("kernel", ["torch", "birnn"])
+def test_pair_in_buckets_equals_one_call(mode, return_sequences, kernel):
+    if kernel == "birnn" and mode != "GRU":
+        pytest.skip("birnn's kernel is a GRU")
+    generator = torch.Generator().manual_seed(0)
+    batch, time, features, units = 12, 9, 3, 4
+    gates = 4 if mode == "LSTM" else 3
+    bias_shape = (gates * units,) if mode == "LSTM" else (2, gates * units)
+
+    def weights():
+        return tuple(
+            torch.randn(*shape, generator=generator).requires_grad_()
+            for shape in ((features, gates * units), (units, gates * units), bias_shape)
+        )
+
+    pair = weights(), weights()
+    x = torch.randn(batch, time, features, generator=generator).requires_grad_()
+    mask = long_tailed_mask(batch, time, seed=1, empty_rows=2)
+    count = 2 if mode == "LSTM" else 1
+    states = [[torch.randn(batch, units, generator=generator) for _ in range(count)]] * 2
+
+    def run(x, mask, states):
+        joined, first, second = _kernels.run_pair(
+            mode, *pair, x, mask, *states, return_sequences, kernel
+        )
+        return joined, [first, second]
+
+    lengths = mask.sum(dim=1)
+    order = torch.argsort(lengths, descending=True)
+    buckets = [
+        Bucket(order[:3], int(lengths[order[0]])),
+        Bucket(order[3:10], int(lengths[order[3]])),
+        Bucket(order[10:], 0),
+    ]
+    expected = run(x, mask, states)
+    result = run_buckets(buckets, run, x, mask, states, return_sequences, False)
+    torch.testing.assert_close(result[0], expected[0], rtol=1e-5, atol=1e-6)
+    for got, want in zip(result[1], expected[1]):
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    inputs = [x, *pair[0], *pair[1]]
+    grads = torch.autograd.grad(result[0].square().sum(), inputs)
+    expected_grads = torch.autograd.grad(expected[0].square().sum(), inputs)
+    for got, want in zip(grads, expected_grads):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer_class", [LSTM, GRU])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_long_tailed_masked_layers_run_in_buckets_with_the_per_row_results(
+    layer_class, return_sequences
+):
+    torch.manual_seed(0)
+    batch, time, features, units = 32, 100, 64, 128
+    layer = Bidirectional(layer_class(units, return_sequences=return_sequences, return_state=True))
+    x = torch.randn(batch, time, features)
+    mask = long_tailed_mask(batch, time, seed=0, empty_rows=1)
+    kernel = "torch" if layer_class is LSTM else "birnn"
+    mode = layer_class.__name__
+    assert _buckets.buckets_for(x, mask, (kernel, False, mode, units, features)) is not None
+    count = 4 if layer_class is LSTM else 2
+    initial = [torch.randn(batch, units) for _ in range(count)]
+    with torch.no_grad():
+        result = layer(x, mask=mask, initial_state=initial)
+        for row in (0, 1, 2, 7):  # one row at a time: one call each
+            alone = layer(
+                x[row : row + 1],
+                mask=mask[row : row + 1],
+                initial_state=[s[row : row + 1] for s in initial],
+            )
+            for a, b in zip(result, alone):
+                torch.testing.assert_close(a[row : row + 1], b, rtol=1e-5, atol=1e-6)
+
+
+def test_stateful_go_backwards_layer_in_buckets_matches_the_step_loop():
+    torch.manual_seed(0)
+    batch, time, features, units = 32, 60, 16, 128
+    layer = GRU(units, return_sequences=True, stateful=True)
+    layer.build((batch, time, features))
+    twin = GRU(units, return_sequences=True, stateful=True, use_fused=False)
+    twin.build((batch, time, features))
+    twin.set_weights(layer.get_weights())
+    for seed in (1, 2):
+        x = torch.randn(batch, time, features)
+        mask = long_tailed_mask(batch, time, seed=seed)
+        assert _buckets.buckets_for(x, mask, ("birnn", False, "GRU", units, features))
+        with torch.no_grad():
+            torch.testing.assert_close(
+                layer(x, mask=mask), twin(x, mask=mask), rtol=1e-5, atol=1e-5
+            )
+        torch.testing.assert_close(layer.states[0], twin.states[0], rtol=1e-5, atol=1e-5)
+    backwards = LSTM(units, go_backwards=True, return_state=True)
+    backwards.build((batch, time, features))
+    reference = LSTM(units, go_backwards=True, return_state=True, use_fused=False)
+    reference.build((batch, time, features))
+    reference.set_weights(backwards.get_weights())
+    with torch.no_grad():
+        for a, b in zip(backwards(x, mask=mask), reference(x, mask=mask)):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,153 @@
+"""birnn's CPU GRU kernel equals its step-by-step reference: outputs, states, gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from birnn._gru_cpu import gru_sequence, reference_gru_sequence, stacked_weights
+
+
+def make_case(
+    time=5,
+    batch=3,
+    features=4,
+    units=3,
+    directions=2,
+    bias=True,
+    padded=False,
+    dtype=torch.float64,
+    seed=0,
+):
+    generator = torch.Generator().manual_seed(seed)
+
+    def randn(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=generator, dtype=dtype) * scale).requires_grad_()
+
+    x = randn(time, batch, features)
+    initial = randn(directions, batch, units)
+    # Stored like the cells' weights: (gates * units, features) memory order.
+    kernels = [randn(3 * units, features).t() for _ in range(directions)]
+    recurrent = [randn(3 * units, units, scale=0.5).t() for _ in range(directions)]
+    biases = [randn(2, 3 * units) for _ in range(directions)] if bias else None
+    padding = None
+    if padded:
+        lengths = torch.randint(0, time + 1, (batch,), generator=generator)
+        lengths[0] = time
+        padding = torch.arange(time).unsqueeze(1) >= lengths
+    return x, initial, kernels, recurrent, biases, padding
+
+
+def flat_inputs(case):
+    x, initial, kernels, recurrent, biases, _ = case
+    return [x, initial, *kernels, *recurrent, *(biases or [])]
+
+
+def assert_gradients_match_the_reference(case, outputs=None, final=None):
+    if outputs is None:
+        outputs, final = gru_sequence(*case)
+    expected_outputs, expected_final = reference_gru_sequence(*case)
+    inputs = flat_inputs(case)
+    grads = torch.autograd.grad(loss(outputs, final), inputs)
+    expected = torch.autograd.grad(loss(expected_outputs, expected_final), inputs)
+    for grad, expected_grad in zip(grads, expected):
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
+def loss(outputs, final):
+    return (outputs * outputs.detach().cos()).sum() + 2 * final.sum()
+
+
+@pytest.mark.parametrize("directions", [1, 2])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("padded", [False, True])
+def test_outputs_and_gradients_equal_the_reference(directions, bias, padded):
+    case = make_case(directions=directions, bias=bias, padded=padded)
+    outputs, final = gru_sequence(*case)
+    expected_outputs, expected_final = reference_gru_sequence(*case)
+    torch.testing.assert_close(outputs, expected_outputs, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(final, expected_final, rtol=1e-12, atol=1e-12)
+    assert_gradients_match_the_reference(case, outputs, final)
+
+
+def test_backward_over_several_chunks_of_steps():
+    case = make_case(time=21, batch=40, features=3, units=4, padded=True)
+    assert_gradients_match_the_reference(case)
+
+
+@pytest.mark.parametrize("features", [1, 2])
+def test_one_input_feature_or_unit(features):
+    case = make_case(time=2, batch=1, features=features, units=1)
+    assert_gradients_match_the_reference(case)
+
+
+def test_padding_carries_the_state_unchanged():
+    x, initial, kernels, recurrent, biases, _ = make_case(dtype=torch.float32)
+    padding = torch.ones(5, 3, dtype=torch.bool)
+    outputs, final = gru_sequence(x, initial, kernels, recurrent, biases, padding)
+    assert torch.equal(final, initial.detach())
+    assert torch.equal(outputs[:, :, :3], initial[0].detach().expand(5, 3, 3))
+
+
+@pytest.mark.parametrize("directions", [1, 2])
+def test_float64_gradcheck(directions):
+    case = make_case(time=4, batch=2, features=3, units=2, directions=directions, padded=True)
+    x, initial, kernels, recurrent, biases, padding = case
+
+    def function(x, initial, *weights):
+        return gru_sequence(
+            x,
+            initial,
+            list(weights[:directions]),
+            list(weights[directions : 2 * directions]),
+            list(weights[2 * directions :]),
+            padding,
+        )
+
+    assert torch.autograd.gradcheck(function, flat_inputs(case))
+
+
+def test_float64_gradgradcheck_replays_the_forward():
+    case = make_case(time=3, batch=2, features=2, units=2, padded=True)
+    x, initial, kernels, recurrent, biases, padding = case
+
+    def function(x, initial, *weights):
+        return gru_sequence(
+            x, initial, list(weights[:2]), list(weights[2:4]), list(weights[4:]), padding
+        )
+
+    assert torch.autograd.gradgradcheck(function, flat_inputs(case))
+
+
+def test_backward_twice_with_retain_graph():
+    case = make_case()
+    outputs, final = gru_sequence(*case)
+    total = loss(outputs, final)
+    first = torch.autograd.grad(total, flat_inputs(case), retain_graph=True)
+    second = torch.autograd.grad(total, flat_inputs(case))
+    for a, b in zip(first, second):
+        assert torch.equal(a, b)
+
+
+def test_stacked_weights_are_reused_until_a_weight_changes():
+    _, _, kernels, recurrent, biases, _ = make_case()
+    kernels = [k.detach() for k in kernels]
+    first = stacked_weights(kernels, recurrent, biases, reuse=True)
+    assert stacked_weights(kernels, recurrent, biases, reuse=True) is first
+    with torch.no_grad():
+        recurrent[1].mul_(2.0)  # what an optimizer step does: a new version
+    second = stacked_weights(kernels, recurrent, biases, reuse=True)
+    assert second is not first
+    torch.testing.assert_close(second.recurrent_kernel_t[1], 2 * first.recurrent_kernel_t[1])
+    assert stacked_weights(kernels, recurrent, biases, reuse=False) is not second
+
+
+def test_inference_uses_the_updated_weights():
+    x, initial, kernels, recurrent, biases, _ = make_case()
+    with torch.no_grad():
+        before, _ = gru_sequence(x, initial, kernels, recurrent, biases)
+        kernels[0].add_(0.5)
+        after, _ = gru_sequence(x, initial, kernels, recurrent, biases)
+        expected, _ = reference_gru_sequence(x, initial, kernels, recurrent, biases)
+    assert not torch.equal(before, after)
+    torch.testing.assert_close(after, expected, rtol=1e-12, atol=1e-12)
