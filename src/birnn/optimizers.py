@@ -40,7 +40,22 @@ _NONE_ONLY_KEYS = ("loss_scale_factor", "gradient_accumulation_steps")
 class Optimizer(torch.optim.Optimizer):
     """Base class: Keras's gradient clipping, weight decay and config around an update rule.
 
-    Subclasses define ``_defaults`` (their own Keras arguments) and ``_update``.
+    Subclasses define ``_defaults`` (their own Keras arguments) and ``_update``; their
+    constructors take the arguments below.
+
+    Args:
+        learning_rate: the step size, a float (``lr`` is accepted too); for schedules use a
+            ``torch.optim.lr_scheduler``.
+        weight_decay: optional decoupled weight decay: each step also subtracts
+            ``weight_decay * learning_rate * w``, as Keras does.
+        clipnorm: optional: clip each gradient to this L2 norm.
+        clipvalue: optional: clip each gradient entry to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: optional: clip all gradients together to this L2 norm (not with
+            ``clipnorm``).
+        use_ema: accepted when false; moving averages of the weights are not supported.
+        ema_overwrite_frequency: accepted when ``None``.
+        params: the parameters to train; ``compile`` binds a model's own when omitted.
+        **options: the update rule's own Keras arguments (``beta_1``, ``rho``, ...).
     """
 
     _defaults: dict[str, Any] = {}

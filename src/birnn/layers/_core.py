@@ -96,9 +96,11 @@ class Dense(Layer):
         use_bias: whether to add ``bias``.
         kernel_initializer: initializer of ``kernel`` ``(input_dim, units)``.
         bias_initializer: initializer of ``bias`` ``(units,)``.
-        kernel_regularizer, bias_regularizer: optional penalties added to ``losses``.
+        kernel_regularizer: optional penalty on ``kernel``, added to ``losses``.
+        bias_regularizer: optional penalty on ``bias``, added to ``losses``.
         activity_regularizer: optional penalty on the output.
-        kernel_constraint, bias_constraint: optional projections after optimizer steps.
+        kernel_constraint: optional projection of ``kernel`` after optimizer steps.
+        bias_constraint: optional projection of ``bias`` after optimizer steps.
         **kwargs: base layer arguments (``name``, ``input_shape``, ``input_dim``, ...).
 
     Call arguments:

@@ -24,6 +24,7 @@ class Embedding(Layer):
         mask_zero: whether id 0 is padding: ``compute_mask`` then returns ``ids != 0``
             for the layers that follow (id 0 still has a vector).
         input_length: the sequence length, when fixed; sets ``input_shape=(input_length,)``.
+        sparse: accepted when false; sparse gradients are not supported.
         **kwargs: base layer arguments (``name``, ``input_shape``, ...).
 
     Call arguments:

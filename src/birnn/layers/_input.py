@@ -35,7 +35,13 @@ class InputLayer(Layer):
         dtype: the inputs' dtype name (``"float32"`` by default; ``"int32"`` for ids).
         name: the layer's name (``"input_1"``, ``"input_2"``... by default).
         batch_input_shape: the whole shape, batch first (also ``batch_shape``, Keras 3's).
-        sparse, ragged: accepted when false; sparse and ragged inputs are not supported.
+        input_tensor: accepted when ``None``; birnn has no symbolic tensors to wrap.
+        sparse: accepted when false; sparse inputs are not supported.
+        ragged: accepted when false; ragged inputs are not supported.
+        type_spec: accepted when ``None`` (a TensorFlow type spec).
+        shape: Keras 3's name for ``input_shape``.
+        batch_shape: Keras 3's name for ``batch_input_shape``.
+        optional: accepted when false (Keras 3's optional inputs are not supported).
 
     Raises:
         ValueError: if no shape is given, both forms are given, or an unsupported option

@@ -51,6 +51,8 @@ class RNN(Layer):
             call exactly, else the step loop; ``True``: always the fused kernel, or a
             ValueError saying why it cannot; ``False``: always the step loop. (Keras 3's
             ``use_cudnn``.) The numbers are the same either way, to float round-off.
+        input_length: the sequence length, when fixed; with ``input_dim=`` it gives
+            ``input_shape=(input_length, input_dim)``, Keras 2's spelling.
         **kwargs: base layer arguments (``name``, ``dtype``, ``input_shape``, ...).
 
     Call arguments:
