@@ -75,7 +75,9 @@ class Bidirectional(Wrapper):
         **kwargs: base layer arguments (``name``, ``input_shape``, ``trainable``, ...).
 
     Call arguments:
-        inputs: ``(batch, time, features)``.
+        inputs: ``(batch, time, features)``, or a ``PackedSequence`` input
+            (``torch.nn.utils.rnn.PackedSequence``: its lengths replace ``mask``, and
+            sequence outputs come back as a ``PackedSequence``).
         mask: optional bool ``(batch, time)``, ``True`` at valid steps.
         training: dropout on or off (``None`` follows ``module.train()``/``eval()``).
         initial_state: optional list ``[*forward_states, *backward_states]``.

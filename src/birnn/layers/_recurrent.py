@@ -56,7 +56,9 @@ class RNN(Layer):
         **kwargs: base layer arguments (``name``, ``dtype``, ``input_shape``, ...).
 
     Call arguments:
-        inputs: ``(batch, time, features)`` float tensor.
+        inputs: ``(batch, time, features)`` float tensor, or a ``PackedSequence`` input
+            (``torch.nn.utils.rnn.PackedSequence``: its lengths replace ``mask``, and
+            sequence outputs come back as a ``PackedSequence``).
         mask: optional bool ``(batch, time)``; ``True`` marks valid steps.
         training: dropout on or off; ``None`` follows ``module.train()``/``eval()``.
         initial_state: optional list of state tensors ``(batch, units)``; for stacked cells

@@ -66,7 +66,12 @@ _functional_class: list[type] = []
 
 class Model(Layer):
     """Base class of birnn models: Keras 2's ``compile``/``fit``/``evaluate``/``predict``,
-    ``save``/``load_weights`` and ``to_json`` on a ``Layer``. See ``Sequential``."""
+    ``save``/``load_weights`` and ``to_json`` on a ``Layer``. See ``Sequential``.
+
+    ``Model(inputs, outputs, name=...)`` builds one of the Functional models (``Functional``):
+    layers called on ``Input`` tensors, with several inputs and outputs, shared layers and
+    nested models, as in Keras 2.
+    """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         # Keras 2: Model(inputs, outputs) makes a Functional model.
