@@ -305,3 +305,14 @@ def test_implementation_1_input_masks_follow_tf_keras():
     gru = GRU(3, implementation=1, dropout=0.5, reset_after=False)
     gru(x, training=True)
     assert len(gru.cell.get_dropout_mask_for_cell(x[:, 0], True)) == 3
+
+
+def test_rnn_of_a_cell_keeps_its_activity_regularizer_in_its_config():
+    # tf-keras omits it from RNN(cell) configs (a documented quirk); birnn writes and reads it.
+    layer = RNN(LSTMCell(3), activity_regularizer="l2")
+    layer(torch.ones(2, 4, 5))
+    config = layer.get_config()
+    assert config["activity_regularizer"]["class_name"] == "L2"
+    rebuilt = RNN.from_config(config)
+    rebuilt(torch.ones(2, 4, 5))
+    assert len(rebuilt.losses) == 1

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
+from .. import regularizers as regularizers_module
 from .._masks import check_mask
 from ._cells import (
     _Cell,
