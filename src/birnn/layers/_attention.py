@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch.nn.parameter import is_lazy
 
 from ._activation_layers import masked_logits
-from ._core import _as_float_input, kernel_options
+from ._core import _as_float_input, add_kernel_and_bias, kernel_options
 from ._layer import Layer, check_units
 
 
@@ -377,17 +377,7 @@ class MultiHeadAttention(Layer):
             ("output", (heads, self.value_dim, *output), tuple(output)),
         )
         for role, kernel_shape, bias_shape in projections:
-            self.add_weight(
-                f"{role}_kernel", kernel_shape, self.kernel_initializer, self.kernel_regularizer,
-                self.kernel_constraint,
-            )  # fmt: skip
-            if self.use_bias:
-                self.add_weight(
-                    f"{role}_bias", bias_shape, self.bias_initializer, self.bias_regularizer,
-                    self.bias_constraint,
-                )  # fmt: skip
-            else:
-                setattr(self, f"{role}_bias", None)
+            add_kernel_and_bias(self, kernel_shape, bias_shape, prefix=f"{role}_")
         self.built = True
 
     def __call__(self, query: Any, value: Any = None, key: Any = None, **kwargs: Any) -> Any:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parameter import is_lazy
 
-from ._core import _as_float_input, apply_activation, kernel_layer_options
+from ._core import _as_float_input, add_kernel_and_bias, apply_activation, kernel_layer_options
 from ._layer import Layer, check_units
 from ._spatial import (
     DropsMask,
@@ -122,23 +122,9 @@ class _Conv(DropsMask, Layer):
                 f"{self.groups}. Received: input_shape={tuple(input_shape)}."
             )
         self.input_channels = channels
-        self.add_weight(
-            "kernel",
-            (*self.kernel_size, channels // self.groups, self.filters),
-            self.kernel_initializer,
-            self.kernel_regularizer,
-            self.kernel_constraint,
+        add_kernel_and_bias(
+            self, (*self.kernel_size, channels // self.groups, self.filters), (self.filters,)
         )
-        if self.use_bias:
-            self.add_weight(
-                "bias",
-                (self.filters,),
-                self.bias_initializer,
-                self.bias_regularizer,
-                self.bias_constraint,
-            )
-        else:
-            self.bias = None
         self.built = True
 
     def _input_shape_from_weights(self, state_dict: dict, prefix: str) -> tuple | None:

@@ -85,6 +85,31 @@ def kernel_layer_options(layer: Layer) -> dict[str, Any]:
     }
 
 
+def add_kernel_and_bias(
+    layer: Layer, kernel_shape: tuple, bias_shape: tuple, prefix: str = ""
+) -> None:
+    """Adds ``{prefix}kernel`` and, with ``use_bias``, ``{prefix}bias`` (else sets it to
+    ``None``) from the layer's kernel/bias initializers, regularizers and constraints: the
+    weights of Dense, the convolutions and each projection of MultiHeadAttention."""
+    layer.add_weight(
+        prefix + "kernel",
+        kernel_shape,
+        layer.kernel_initializer,
+        layer.kernel_regularizer,
+        layer.kernel_constraint,
+    )
+    if layer.use_bias:
+        layer.add_weight(
+            prefix + "bias",
+            bias_shape,
+            layer.bias_initializer,
+            layer.bias_regularizer,
+            layer.bias_constraint,
+        )
+    else:
+        setattr(layer, prefix + "bias", None)
+
+
 class Dense(Layer):
     """Keras 2's densely connected layer: ``activation(inputs @ kernel + bias)``.
 
@@ -161,23 +186,7 @@ class Dense(Layer):
                 f"Received: input_shape={tuple(input_shape)}."
             )
         self.input_dim = input_dim
-        self.add_weight(
-            "kernel",
-            (input_dim, self.units),
-            self.kernel_initializer,
-            self.kernel_regularizer,
-            self.kernel_constraint,
-        )
-        if self.use_bias:
-            self.add_weight(
-                "bias",
-                (self.units,),
-                self.bias_initializer,
-                self.bias_regularizer,
-                self.bias_constraint,
-            )
-        else:
-            self.bias = None
+        add_kernel_and_bias(self, (input_dim, self.units), (self.units,))
         self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
