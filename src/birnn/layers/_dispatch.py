@@ -285,6 +285,7 @@ def run_loop(
     step = cell.step_function() if builtin else None
     outputs = []
     previous = None
+    zeros = None  # made once: the output at a masked step when there is no previous one
     for t, step_input in enumerate(steps):
         if builtin:
             output, new_states = step(step_input, states)
@@ -294,7 +295,9 @@ def run_loop(
         if valid_steps is not None:
             valid = valid_steps[t]
             if previous is None or zero_output_for_mask:
-                previous = torch.zeros_like(output)
+                if zeros is None:
+                    zeros = torch.zeros_like(output)
+                previous = zeros
             output = torch.where(valid, output, previous)
             new_states = [torch.where(valid, new, old) for new, old in zip(new_states, states)]
         states = new_states
