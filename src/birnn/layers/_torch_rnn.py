@@ -14,6 +14,7 @@ from torch import nn
 
 from .. import _kernels
 from .._masks import check_mask
+from .._weight_cache import may_reuse, rearranged
 
 
 def torch_rnn_mode(module: nn.Module) -> str | None:
@@ -69,6 +70,16 @@ def keras_weights(mode: str, module: nn.Module) -> _kernels.KerasWeights:
     return weight_ih.t(), weight_hh.t(), bias
 
 
+def _cached_keras_weights(mode: str, module: nn.Module) -> _kernels.KerasWeights:
+    """``keras_weights``, kept between calls where ``_weight_cache`` allows: the same tensors
+    each call, so the kernel's own rearranged weights are reused too."""
+    if not may_reuse():
+        return keras_weights(mode, module)
+    return rearranged(
+        ("torch_rnn", mode), list(module.parameters()), lambda: keras_weights(mode, module)
+    )
+
+
 def run_torch_rnns(
     mode: str,
     forward_module: nn.Module,
@@ -114,8 +125,8 @@ def run_torch_rnns(
     if not batch_first:
         x = x.transpose(0, 1)
         mask = None if mask is None else mask.t()
-    forward_weights = keras_weights(mode, forward_module)
-    backward_weights = keras_weights(mode, backward_module)
+    forward_weights = _cached_keras_weights(mode, forward_module)
+    backward_weights = _cached_keras_weights(mode, backward_module)
     units = forward_module.hidden_size
     if x.shape[1] == 0:  # the kernels refuse zero steps
         y = y_rev = x.new_zeros(x.shape[0], 0, units)
