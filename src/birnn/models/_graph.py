@@ -11,7 +11,6 @@ numbered slots, so a call does no graph work, only the layer calls.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from ..layers._keras_tensor import KerasTensor, Node, flatten, map_structure
+from ..layers._wrapper import accepted_call_arguments
 
 
 @dataclasses.dataclass
@@ -143,14 +143,6 @@ def _reader(template: Any) -> Callable[[list], Any]:
     )
 
 
-def accepted_arguments(module: nn.Module) -> frozenset[str]:
-    """The keyword arguments ``module.forward`` takes (``**kwargs`` takes mask and training)."""
-    parameters = inspect.signature(module.forward).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return frozenset({"mask", "training"} | set(parameters))
-    return frozenset(parameters)
-
-
 @dataclasses.dataclass
 class Step:
     """One layer call of the plan: read arguments from slots, call, write outputs to slots."""
@@ -186,7 +178,7 @@ def compile_plan(nodes: list[Node], slots: dict[int, int], is_model: Callable) -
         read_first = _reader(first)
         for tensor in node.outputs:
             slots[id(tensor)] = len(slots)
-        accepted = accepted_arguments(node.layer)
+        accepted = accepted_call_arguments(node.layer)
         steps.append(
             Step(
                 layer=node.layer,
