@@ -157,6 +157,7 @@ class Step:
     takes_mask: bool
     takes_training: bool
     is_model: bool
+    keras3_merge: bool
 
 
 def compile_plan(nodes: list[Node], slots: dict[int, int], is_model: Callable) -> list[Step]:
@@ -191,6 +192,7 @@ def compile_plan(nodes: list[Node], slots: dict[int, int], is_model: Callable) -
                 takes_mask="mask" in accepted,
                 takes_training="training" in accepted,
                 is_model=is_model(node.layer),
+                keras3_merge=type(node.layer).__name__ in _KERAS3_MERGES + ("Concatenate",),
             )
         )
     return steps
@@ -257,7 +259,7 @@ def run_plan(
             values[slot] = value
         if step.is_model:
             output_masks = [getattr(value, "_keras_mask", None) for value in outputs]
-        elif keras3 and type(step.layer).__name__ in (*_KERAS3_MERGES, "Concatenate"):
+        elif keras3 and step.keras3_merge:
             output_masks = [_keras3_merge_mask(step.layer, previous)]
         else:
             compute_mask = getattr(step.layer, "compute_mask", None)
