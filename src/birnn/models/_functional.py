@@ -249,8 +249,6 @@ class Functional(Model):
             return [y_pred[name] for name in self.output_names]
         return flatten(y_pred)
 
-    # -- weights ----------------------------------------------------------------------------
-
     # -- summary ----------------------------------------------------------------------------
 
     def _relevant_nodes(self) -> set[int]:

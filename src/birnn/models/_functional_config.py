@@ -23,7 +23,7 @@ from torch import nn
 from ..layers._input import InputLayer, input_tensor_of
 from ..layers._keras_tensor import KerasTensor, flatten, map_structure, symbolic_call
 from ..layers._serialization import deserialize, serialize
-from ._graph import accepted_arguments, layer_name, node_offset
+from ._graph import layer_name, node_offset
 from ._keras3_ops import MODULE as OPS_MODULE
 from ._keras3_ops import OPERATIONS, Operation
 from ._sequential import Sequential
@@ -232,7 +232,7 @@ def functional_from_config(
             if (
                 isinstance(first, list)
                 and len(first) > 1
-                and "initial_state" in accepted_arguments(layer)
+                and "initial_state" in inspect.signature(layer.forward).parameters
             ):
                 first, kwargs["initial_state"] = first[0], first[1:]
             args = [first]

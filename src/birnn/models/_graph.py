@@ -11,7 +11,6 @@ numbered slots, so a call does no graph work, only the layer calls.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from ..layers._keras_tensor import KerasTensor, Node, flatten, map_structure
+from ..layers._wrapper import accepted_call_arguments
 
 
 @dataclasses.dataclass
@@ -143,14 +143,6 @@ def _reader(template: Any) -> Callable[[list], Any]:
     )
 
 
-def accepted_arguments(module: nn.Module) -> frozenset[str]:
-    """The keyword arguments ``module.forward`` takes (``**kwargs`` takes mask and training)."""
-    parameters = inspect.signature(module.forward).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return frozenset({"mask", "training"} | set(parameters))
-    return frozenset(parameters)
-
-
 @dataclasses.dataclass
 class Step:
     """One layer call of the plan: read arguments from slots, call, write outputs to slots."""
@@ -165,6 +157,7 @@ class Step:
     takes_mask: bool
     takes_training: bool
     is_model: bool
+    keras3_merge: bool
 
 
 def compile_plan(nodes: list[Node], slots: dict[int, int], is_model: Callable) -> list[Step]:
@@ -186,7 +179,7 @@ def compile_plan(nodes: list[Node], slots: dict[int, int], is_model: Callable) -
         read_first = _reader(first)
         for tensor in node.outputs:
             slots[id(tensor)] = len(slots)
-        accepted = accepted_arguments(node.layer)
+        accepted = accepted_call_arguments(node.layer)
         steps.append(
             Step(
                 layer=node.layer,
@@ -199,6 +192,7 @@ def compile_plan(nodes: list[Node], slots: dict[int, int], is_model: Callable) -
                 takes_mask="mask" in accepted,
                 takes_training="training" in accepted,
                 is_model=is_model(node.layer),
+                keras3_merge=type(node.layer).__name__ in _KERAS3_MERGES + ("Concatenate",),
             )
         )
     return steps
@@ -265,7 +259,7 @@ def run_plan(
             values[slot] = value
         if step.is_model:
             output_masks = [getattr(value, "_keras_mask", None) for value in outputs]
-        elif keras3 and type(step.layer).__name__ in (*_KERAS3_MERGES, "Concatenate"):
+        elif keras3 and step.keras3_merge:
             output_masks = [_keras3_merge_mask(step.layer, previous)]
         else:
             compute_mask = getattr(step.layer, "compute_mask", None)
