@@ -92,7 +92,7 @@ def test_the_progress_bar_knows_the_steps_when_the_loader_has_a_length(capsys):
     [
         (lambda m: m.fit(DataLoader(X, batch_size=8)), "each batch must be a tuple (x, y)"),
         (lambda m: m.fit(DataLoader(X, batch_size=8)), "Received: batch 0, Tensor of shape"),
-        (lambda m: m.evaluate([(X, Y)] and iter([(X,)])), "evaluate: each batch must be"),
+        (lambda m: m.evaluate(iter([(X,)])), "evaluate: each batch must be"),
         (lambda m: m.fit(iter([(X, Y, Y, Y)])), "Received: batch 0, tuple of length 4"),
         (lambda m: m.fit(iter([(X, Y, torch.ones(20))])), "sample weights are not supported"),
         (lambda m: m.fit(_loader(X, Y), Y), "y must be None when x is an iterable of batches"),
