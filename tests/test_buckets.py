@@ -125,6 +125,18 @@ def test_long_tailed_masked_layers_run_in_buckets_with_the_per_row_results(
             )
             for a, b in zip(result, alone):
                 torch.testing.assert_close(a[row : row + 1], b, rtol=1e-5, atol=1e-6)
+        # Every row, against the step loop with the same weights (no buckets, no fused kernel).
+        twin = Bidirectional(
+            layer_class(
+                units, return_sequences=return_sequences, return_state=True, use_fused=False
+            )
+        )
+        twin.build((None, time, features))
+        twin.set_weights(layer.get_weights())
+        stepped = twin(x, mask=mask, initial_state=initial)
+        assert len(result) == len(stepped)
+        for a, b in zip(result, stepped, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_stateful_go_backwards_layer_in_buckets_matches_the_step_loop():

@@ -54,3 +54,14 @@ def test_torch_floor_is_2_4_and_the_tested_torch_satisfies_the_range(wheel):
     assert "2.4.0" in torch_requirement.specifier
     assert "2.13.0" in torch_requirement.specifier
     assert torch.__version__.split("+")[0] in torch_requirement.specifier
+
+
+def test_the_wheel_ships_every_source_module(wheel):
+    shipped = {name for name in wheel.namelist() if name.startswith("birnn/")}
+    sources = {
+        path.relative_to(ROOT / "src").as_posix()
+        for path in (ROOT / "src" / "birnn").rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert len(sources) > 50  # the whole package (subpackages included), not an empty glob
+    assert sources <= shipped, sorted(sources - shipped)

@@ -121,8 +121,9 @@ def test_unbuilt_layers_copy_and_pickle_and_build_on_their_first_call(copy_layer
 
 def test_double_and_to_before_the_first_call_set_the_weights_dtype():
     model = _torch_model(LSTM).double()
-    model(torch.randn(2, 5, 3, dtype=torch.float64))
+    out = model(torch.randn(2, 5, 3, dtype=torch.float64))
     assert {p.dtype for p in model.parameters()} == {torch.float64}
+    assert out.dtype == torch.float64
 
 
 def test_torch_compile_before_the_first_call_builds_then_trains():

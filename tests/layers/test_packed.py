@@ -80,3 +80,26 @@ def test_a_mask_with_a_packed_sequence_is_refused():
     packed = pack_padded_sequence(x, LENGTHS, batch_first=True, enforce_sorted=False)
     with pytest.raises(ValueError, match="mask must be None when inputs is a PackedSequence"):
         LSTM(3)(packed, mask=mask)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_packed_bidirectional_over_a_torch_module_equals_torch_s_own_bidirectional_module(kind):
+    """An independent reference: torch's bidirectional module with the two directions' weights."""
+    torch.manual_seed(0)
+    make = nn.LSTM if kind == "lstm" else nn.GRU
+    layer = Bidirectional(make(3, 5, batch_first=True))
+    reference = make(3, 5, batch_first=True, bidirectional=True)
+    with torch.no_grad():
+        for name, param in layer.forward_layer.named_parameters():
+            getattr(reference, name).copy_(param)
+        for name, param in layer.backward_layer.named_parameters():
+            getattr(reference, name + "_reverse").copy_(param)
+    x, _ = _padded()
+    packed = pack_padded_sequence(x, LENGTHS, batch_first=True, enforce_sorted=False)
+    got = layer(packed)
+    want, _ = reference(packed)
+    assert isinstance(got, PackedSequence)
+    got_padded, got_lengths = pad_packed_sequence(got, batch_first=True)
+    want_padded, _ = pad_packed_sequence(want, batch_first=True)
+    assert torch.equal(got_lengths, LENGTHS)
+    torch.testing.assert_close(got_padded, want_padded)

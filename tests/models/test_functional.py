@@ -142,7 +142,13 @@ def test_training_argument_given_in_the_graph_wins():
     x = Input(shape=(20,))
     model = Model(x, Dropout(0.5)(x, training=True))
     model.eval()
-    assert (model(torch.ones(4, 20)) == 0).any()
+    out = model(torch.ones(4, 20))
+    assert (out == 0).any()
+    # Inverted dropout: the kept units are scaled by 1 / (1 - rate).
+    assert set(out.unique().tolist()) == {0.0, 2.0}
+    plain = Model(x, Dropout(0.5)(x))
+    plain.eval()
+    assert torch.equal(plain(torch.ones(4, 20)), torch.ones(4, 20))
 
 
 def test_weights_come_in_keras_layer_order_and_set_back():
@@ -238,5 +244,10 @@ def test_global_max_pooling_head_trains():
     x = Bidirectional(LSTM(4, return_sequences=True))(Embedding(10, 4)(ids))
     model = Model(ids, Dense(1, activation="sigmoid")(GlobalMaxPooling1D()(x)))
     model.compile("adam", "binary_crossentropy")
-    loss = model.train_on_batch(IDS.numpy(), np.ones((3, 1)))
-    assert np.isfinite(loss)
+    before = [w.copy() for w in model.get_weights()]
+    losses = [model.train_on_batch(IDS.numpy(), np.ones((3, 1))) for _ in range(5)]
+    assert np.isfinite(losses).all()
+    assert losses[-1] < losses[0]
+    # Every weight moved: the gradient reaches the embedding through the max pooling.
+    for got, old in zip(model.get_weights(), before, strict=True):
+        assert not np.array_equal(got, old)
