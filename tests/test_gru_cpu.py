@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from birnn._gru_cpu import gru_sequence, reference_gru_sequence, stacked_weights
+from birnn._gru_cpu import gru_sequence, reference_gru_sequence
 
 
 def make_case(
@@ -127,19 +127,6 @@ def test_backward_twice_with_retain_graph():
     second = torch.autograd.grad(total, flat_inputs(case))
     for a, b in zip(first, second):
         assert torch.equal(a, b)
-
-
-def test_stacked_weights_are_reused_until_a_weight_changes():
-    _, _, kernels, recurrent, biases, _ = make_case()
-    kernels = [k.detach() for k in kernels]
-    first = stacked_weights(kernels, recurrent, biases, reuse=True)
-    assert stacked_weights(kernels, recurrent, biases, reuse=True) is first
-    with torch.no_grad():
-        recurrent[1].mul_(2.0)  # what an optimizer step does: a new version
-    second = stacked_weights(kernels, recurrent, biases, reuse=True)
-    assert second is not first
-    torch.testing.assert_close(second.recurrent_kernel_t[1], 2 * first.recurrent_kernel_t[1])
-    assert stacked_weights(kernels, recurrent, biases, reuse=False) is not second
 
 
 def test_inference_uses_the_updated_weights():

@@ -1,16 +1,25 @@
 """birnn's own CPU kernel for Keras's GRU (``reset_after=True``, tanh and sigmoid).
 
 PyTorch's CPU GRU is a loop of ATen ops that runs one direction after the other.
-This kernel runs one or two directions in one pass, tensors in and tensors out:
+This kernel runs one or two directions in one pass, tensors in and tensors out,
+on the cells' own weight tensors (no copy of them is made):
 
-* every step's input projection, of every direction, in one batched GEMM (biases
-  folded in: the input bias and the recurrent bias of the ``z`` and ``r`` gates);
-* per step, one ``baddbmm`` of the stacked ``(directions, batch, units)`` states
-  and five elementwise ops written in place into the projections' buffer;
-* a hand-written backward through time: the per-step factors of the gate
-  gradients are computed for the whole sequence at once, so that each step costs
-  two elementwise ops and one ``baddbmm``; the weight gradients are one batched
-  GEMM over all steps.
+* every step's input projection, per direction, in two GEMMs over the whole
+  sequence (biases folded in: the input bias and the recurrent bias of the ``z``
+  and ``r`` gates);
+* per step, one GEMM per direction that accumulates ``h_prev @ recurrent_kernel``
+  into that step's row of the gates' buffer, and six elementwise ops on every
+  direction at once, in place;
+* a hand-written backward through time, a chunk of steps at a time: the chunk's
+  factors of the gate gradients are computed at once and overwrite its gates, each
+  step costs two elementwise ops and one GEMM per direction, and the chunk's weight
+  gradients are accumulated with one GEMM each, in the weights' own memory layout
+  (gradient accumulation takes them without a copy).
+
+Each step's row of the gates' buffer is ``[a_n | z | r | g_n]`` (each ``units``
+wide): ``a_n`` the candidate's pre-activation, ``g_n = h_prev @ recurrent_kernel_h
++ recurrent_bias_h``. The candidate uses ``tanh(a) = 2 sigmoid(2a) - 1`` (sigmoid is
+several times faster than tanh on CPU), so ``a_n`` is kept doubled (exact).
 
 Masks use the fused paths' scheme: the caller packs each row's valid steps to
 the front, and at the padded positions (``padding``) the update gate is driven to
@@ -19,16 +28,12 @@ no gradient flows there.
 
 Gates are in Keras's order ``z, r, h``; weights are the cells' own tensors
 (``kernel (features, 3 * units)``, ``recurrent_kernel (units, 3 * units)``, ``bias
-(2, 3 * units)``), stacked over directions once per weight version.
+(2, 3 * units)``).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
-
-from ._weight_cache import may_reuse, rearranged
 
 # Pre-activation of the update gate at padded steps: sigmoid(_SATURATE) == 1 exactly.
 _SATURATE = 1.0e4
@@ -89,14 +94,13 @@ def gru_sequence(
         (torch.Size([4, 1, 1]), torch.Size([1, 1, 1]))
     """
     bias_list = [None] * len(kernels) if biases is None else list(biases)
-    # Under autograd (gradcheck among others) weights may change without a new version.
-    reuse = may_reuse()
-    stacked = stacked_weights(kernels, recurrent_kernels, bias_list, reuse)
     # Named for profilers (PyTorch's own kernels show as aten::gru).
     with torch.profiler.record_function(_PROFILER_NAMES[len(kernels)]):
         tensors = [x, initial, *kernels, *recurrent_kernels, *bias_list]
-        training = not reuse and any(t is not None and t.requires_grad for t in tensors)
-        return _GRUSequence.apply(x, initial, padding, stacked, training, *tensors[2:])
+        training = torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in tensors
+        )
+        return _GRUSequence.apply(x, initial, padding, training, *tensors[2:])
 
 
 _PROFILER_NAMES = {1: "birnn::gru", 2: "birnn::gru_bidirectional"}
@@ -107,52 +111,49 @@ class _GRUSequence(torch.autograd.Function):
     graph of the gradients is asked for (``create_graph=True``), a differentiable replay."""
 
     @staticmethod
-    def forward(ctx, x, initial, padding, stacked, training, *weights):
-        inputs = _reading_order(x, stacked.directions)
-        gates, states, inners = _forward(inputs, initial, padding, stacked, training)
+    def forward(ctx, x, initial, padding, training, *weights):
+        inputs = _reading_order(x, len(weights) // 3)
+        gates, states = _forward(inputs, initial, padding, weights)
         if training:
-            ctx.save_for_backward(inputs, gates, states, inners, x, initial, *weights)
-            ctx.stacked, ctx.padding = stacked, padding
-        return _outputs_in_time_order(states[1:]), states[-1].clone()
+            ctx.save_for_backward(states, x, initial, *weights, *inputs[1:])
+            # Not saved_tensors: the backward overwrites them (with the gates' gradients).
+            ctx.gates, ctx.padding = gates, padding
+        return _outputs_in_time_order(states), states[:, -1].clone(
+            memory_format=torch.contiguous_format
+        )
 
     @staticmethod
     def backward(ctx, output_grad, final_grad):
-        inputs, gates, states, inners, x, initial, *weights = ctx.saved_tensors
+        states, x, initial, *rest = ctx.saved_tensors
+        directions = len(ctx.needs_input_grad[4:]) // 3
+        weights, inputs = rest[: 3 * directions], [x, *rest[3 * directions :]]
         if torch.is_grad_enabled():
             return _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad)
-        stacked = ctx.stacked
-        directions = stacked.directions
+        gates, ctx.gates = ctx.gates, None
+        if gates is None:  # a second backward (retain_graph): the first overwrote the gates
+            gates, _ = _forward(inputs, initial, ctx.padding, weights)
         state_grads = _state_grads(output_grad, final_grad, states)
-        grads = _backward(
-            inputs, gates, states, inners, stacked, state_grads, ctx.needs_input_grad[0]
+        weight_grads, initial_grad, input_grad = _backward(
+            inputs, gates, states, weights, state_grads, ctx.needs_input_grad[0]
         )
-        kernel_grads, recurrent_grads, bias_grads, initial_grad, reading_grads = grads
-        weight_grads = [kernel_grads[d].t() for d in range(directions)]
-        weight_grads += [recurrent_grads[d].t() for d in range(directions)]
-        weight_grads += [None] * directions if bias_grads is None else list(bias_grads)
-        input_grad = None
-        if reading_grads is not None:
-            input_grad = reading_grads[0]
-            if directions == 2:
-                input_grad = input_grad.add_(reading_grads[1].flip(0))
-        return (input_grad, initial_grad, None, None, None, *weight_grads)
+        return (input_grad, initial_grad, None, None, *weight_grads)
 
 
-def _reading_order(x: torch.Tensor, directions: int) -> torch.Tensor:
-    """``(directions, time, batch, features)``: the steps in each direction's reading order."""
-    return torch.stack([x, x.flip(0)]) if directions == 2 else x.unsqueeze(0)
+def _reading_order(x: torch.Tensor, directions: int) -> list[torch.Tensor]:
+    """Per direction, ``(time, batch, features)``: the steps in its reading order."""
+    return [x, x.flip(0)] if directions == 2 else [x]
 
 
 def _outputs_in_time_order(states: torch.Tensor) -> torch.Tensor:
-    """``(time, batch, directions * units)`` from time-major reading-order states."""
-    if states.shape[1] == 1:
-        return states[:, 0].clone()
-    return torch.cat([states[:, 0], states[:, 1].flip(0)], dim=-1)
+    """``(time, batch, directions * units)`` from reading-order states (``_forward``)."""
+    if states.shape[0] == 1:
+        return states[0, 1:].clone()
+    return torch.cat([states[0, 1:], states[1, 1:].flip(0)], dim=-1)
 
 
 def _state_grads(output_grad, final_grad, states) -> torch.Tensor:
     """The gradients of each direction's state after each step it reads, reading order."""
-    steps, directions, batch, units = states.shape
+    directions, steps, batch, units = states.shape
     if output_grad is None:
         grads = states.new_zeros(directions, steps - 1, batch, units)
     elif directions == 1:
@@ -165,156 +166,184 @@ def _state_grads(output_grad, final_grad, states) -> torch.Tensor:
     return grads
 
 
-def _forward(inputs, initial, padding, stacked, keep_inner):
-    """The gates ``z, r, candidate`` of every step and the states, ``initial`` first.
+def _forward(inputs, initial, padding, weights):
+    """The gates of every step and the states, ``initial`` first.
+
+    Per step ``h = lerp(n, h_prev, z)``, ``n = tanh(a_n)``, ``a_n = x_n + r * g_n``, with
+    ``z, r`` the sigmoids of ``x_z + h_prev @ recurrent_kernel_z`` (and ``r``'s), ``x``
+    the input projection with its biases.
 
     Returns:
-        ``(gates (directions, time, batch, 3 * units), states (time + 1, directions, batch,
-        units), inner (directions, time, batch, units) or None)``, in reading order;
-        ``inner`` is ``h_prev @ recurrent_kernel_h + recurrent_bias_h`` (``keep_inner``).
+        ``(gates (directions, time, batch, 4 * units), states (directions, time + 1, batch,
+        units))`` in reading order; each step's gates row is ``[n | z | r | g_n]`` once the
+        step has run (``n`` the candidate, after its activation).
     """
-    directions, time, batch, features = inputs.shape
-    units = stacked.units
-    flat = inputs.view(directions, time * batch, features)
-    if stacked.input_bias is None:
-        gates = torch.bmm(flat, stacked.kernel)
-    else:
-        gates = torch.baddbmm(stacked.input_bias, flat, stacked.kernel)
-    gates = gates.view(directions, time, batch, 3 * units)
+    directions = len(inputs)
+    time, batch, _ = inputs[0].shape
+    units = weights[directions].shape[0]
+    gates = inputs[0].new_empty(directions, time, batch, 4 * units)
+    for d in range(directions):
+        _project(gates[d], inputs[d], weights[d], weights[2 * directions + d], units)
     if padding is not None:
-        padded = (
-            padding.unsqueeze(0) if directions == 1 else torch.stack([padding, padding.flip(0)])
-        )
-        gates[..., :units].masked_fill_(padded.unsqueeze(-1), _SATURATE)
-    # Time-major states: each step's (directions, batch, units) is contiguous for the GEMM.
-    states = inputs.new_empty(time + 1, directions, batch, units)
-    states[0] = initial
-    if keep_inner:
-        inners = inputs.new_empty(directions, time, batch, units)
-        inner_steps = inners.unbind(1)
-    else:
-        inners = None
-        inner_steps = [inputs.new_empty(directions, batch, units)] * time
-    product = inputs.new_empty(directions, batch, 3 * units)
-    product_zr, product_h = product.split([2 * units, units], dim=-1)
-    zr_steps = gates[..., : 2 * units].unbind(1)
-    z_steps = gates[..., :units].unbind(1)
-    r_steps = gates[..., units : 2 * units].unbind(1)
-    candidate_steps = gates[..., 2 * units :].unbind(1)
-    state_steps = states.unbind(0)
-    recurrent_kernel, candidate_bias = stacked.recurrent_kernel, stacked.candidate_bias
+        padded = [padding, padding.flip(0)][:directions]
+        gates[..., units : 2 * units].masked_fill_(torch.stack(padded).unsqueeze(-1), _SATURATE)
+    # Each direction's states are contiguous over time for the weight gradients' GEMM.
+    states = inputs[0].new_empty(directions, time + 1, batch, units)
+    states[:, 0] = initial
+    candidate_steps, z_steps, r_steps, inner_steps = (
+        part.unbind(1) for part in gates.split(units, dim=-1)
+    )
+    zr_steps = gates[..., units : 3 * units].unbind(1)
+    state_steps = states.unbind(1)
+    # Per direction: each step's state and the gates' columns its GEMM accumulates into.
+    recurrent_steps = [
+        (states[d].unbind(0), gates[d, ..., units:].unbind(0), weights[directions + d])
+        for d in range(directions)
+    ]
     for t in range(time):
-        h_prev = state_steps[t]
-        torch.bmm(h_prev, recurrent_kernel, out=product)
-        if candidate_bias is None:
-            inner = inner_steps[t].copy_(product_h)
-        else:
-            inner = torch.add(product_h, candidate_bias, out=inner_steps[t])
-        zr_steps[t].add_(product_zr).sigmoid_()
-        # tanh(a) = 2 sigmoid(2a) - 1 (sigmoid is several times faster than tanh on CPU); the
-        # candidate's input weights are stored doubled (exact).
-        candidate = candidate_steps[t].addcmul_(r_steps[t], inner, value=2.0)
+        for state_rows, gate_rows, recurrent_kernel in recurrent_steps:
+            gate_rows[t].addmm_(state_rows[t], recurrent_kernel)
+        zr_steps[t].sigmoid_()
+        # tanh(a) = 2 sigmoid(2a) - 1; x_n is doubled already (_project).
+        candidate = candidate_steps[t].addcmul_(r_steps[t], inner_steps[t], value=2.0)
         candidate.sigmoid_().mul_(2.0).sub_(1.0)
-        torch.lerp(candidate, h_prev, z_steps[t], out=state_steps[t + 1])
-    return gates, states, inners
+        torch.lerp(candidate, state_steps[t], z_steps[t], out=state_steps[t + 1])
+    return gates, states
 
 
-def _backward(inputs, gates, states, inners, stacked, state_grads, needs_input_grad):
+def _project(gates, x, kernel, bias, units):
+    """Writes one direction's input projection into its gates ``(time, batch, 4 * units)``:
+    ``2 x_n | x_z | x_r | g_n``, ``g_n`` set to the recurrent bias (the steps add the rest).
+    """
+    rows = gates.view(-1, 4 * units)
+    x = x.reshape(-1, x.shape[-1])
+    if bias is None:
+        bias = kernel.new_zeros(2, 3 * units)
+    input_bias, recurrent_bias = bias
+    torch.addmm(
+        input_bias[: 2 * units] + recurrent_bias[: 2 * units],
+        x,
+        kernel[:, : 2 * units],
+        out=rows[:, units : 3 * units],
+    )
+    torch.addmm(
+        input_bias[2 * units :], x, kernel[:, 2 * units :], beta=2, alpha=2, out=rows[:, :units]
+    )
+    rows[:, 3 * units :] = recurrent_bias[2 * units :]
+
+
+def _backward(inputs, gates, states, weights, state_grads, needs_input_grad):
     """Backward through time, every direction at once, a chunk of steps at a time.
 
-    With ``h = lerp(n, h_prev, z)``, ``n = tanh(x_n + r * g_n)`` and ``g = h_prev @ recurrent +
-    bias``, each pre-activation's gradient is the state's gradient ``dh`` times a factor of
-    its step: ``(1 - z)(1 - n^2)`` for ``a_n``, ``(h_prev - n) z (1 - z)`` for ``a_z``, that of
-    ``a_n`` times ``r`` for ``g_n`` and times ``r g_n (1 - r)`` for ``a_r``. Per chunk, the
-    factors are computed at once (their inputs are in cache), each step multiplies its factors
-    by ``dh`` and adds ``dh z + grads @ recurrent`` to the previous state's gradient, and the
-    chunk's weight gradients are accumulated with one GEMM each.
+    With ``h = lerp(n, h_prev, z)``, ``n = tanh(a_n)``, ``a_n = x_n + r * g_n`` and ``g =
+    h_prev @ recurrent_kernel + recurrent_bias``, each pre-activation's gradient is the
+    state's gradient ``dh`` times a factor of its step: ``(1 - z)(1 - n^2)`` for ``a_n``,
+    ``(h_prev - n) z (1 - z)`` for ``a_z``, that of ``a_n`` times ``r`` for ``g_n`` and times
+    ``r g_n (1 - r)`` for ``a_r``. Per chunk, the factors are computed at once (their inputs
+    are in cache) in the gates' places, each step multiplies its factors by ``dh`` and adds
+    ``dh z + dg @ recurrent_kernel.T`` to the previous state's gradient, and the chunk's
+    weight gradients are accumulated with one GEMM each.
 
     Args:
-        inputs, gates, states, inners: from ``_reading_order`` and ``_forward``.
-        stacked: the ``_Stacked`` weights.
+        inputs: per direction, ``(time, batch, features)`` in reading order.
+        gates, states: from ``_forward``; ``gates`` is overwritten.
+        weights: the kernels, recurrent kernels and biases, per direction.
         state_grads: ``(directions, time, batch, units)``, the gradient of each step's
             output state from outside the recurrence.
         needs_input_grad: also return the inputs' gradient.
 
     Returns:
-        ``(kernel_grads (directions, 3 * units, features), recurrent_kernel_grads
-        (directions, 3 * units, units), bias_grads (per direction, (2, 3 * units)) or None,
-        initial_grad (directions, batch, units), reading_grads (directions, time, batch,
-        features) or None)``.
+        ``(weight_grads, initial_grad (directions, batch, units), input_grad (time, batch,
+        features) or None)``: the kernels', recurrent kernels' and biases' gradients (per
+        direction, ``None`` for absent biases), each in its weight's memory layout.
     """
-    directions, time, batch, features = inputs.shape
-    units = stacked.units
-    width = 3 * units
+    directions, time, batch, width = gates.shape
+    units = width // 4
+    kernels, recurrent_kernels = weights[:directions], weights[directions : 2 * directions]
+    has_bias = weights[-1] is not None
+    kernel_grads = [_zeros_like(k) for k in kernels]
+    recurrent_grads = [_zeros_like(k) for k in recurrent_kernels]
+    gate_sums = gates.new_zeros(directions, width)
+    reading_grads = None
+    if needs_input_grad:
+        reading_grads = [torch.empty_like(x) for x in inputs]
     chunk = max(8, -(-256 // batch))  # enough rows per chunk for efficient GEMMs
-    kernel_grads = inputs.new_zeros(directions, width, features)
-    recurrent_grads = inputs.new_zeros(directions, width, units)
-    has_bias = stacked.input_bias is not None
-    if has_bias:
-        input_bias_grads = inputs.new_zeros(directions, width)
-        recurrent_bias_grads = inputs.new_zeros(directions, width)
-    reading_grads = (
-        inputs.new_empty(directions, time, batch, features) if needs_input_grad else None
-    )
-    workspace = inputs.new_empty(directions, min(chunk, time), batch, 4 * units)
-    one = inputs.new_ones(())
-    recurrent_kernel = stacked.recurrent_kernel_t
+    kept_update = gates.new_empty(directions, min(chunk, time), batch, units)
+    work = torch.empty_like(kept_update)
+    one = gates.new_ones(())
+    transposed = [k.t() for k in recurrent_kernels]
     outside = state_grads.unbind(1)
-    dh = outside[-1].clone()
-    spare = torch.empty_like(dh)
+    dh, spare = outside[-1].clone(), state_grads.new_empty(state_grads[:, 0].shape)
     for stop in range(time, 0, -chunk):
         start = max(0, stop - chunk)
         steps = stop - start
-        factors = workspace[:, :steps]
-        update, reset, inner, activation = factors.split(units, dim=-1)
-        z, r, candidate = gates[:, start:stop].split(units, dim=-1)
-        h_prev = states[start:stop].transpose(0, 1)
-        torch.addcmul(one, candidate, candidate, value=-1.0, out=activation)
+        block = gates[:, start:stop]
+        activation, update, reset, inner = block.split(units, dim=-1)
+        z = kept_update[:, :steps].copy_(update)
+        scratch = work[:, :steps]
+        h_prev = states[:, start:stop]
+        torch.sub(h_prev, activation, out=scratch)  # h_prev - n
+        torch.addcmul(one, activation, activation, value=-1.0, out=activation)
         activation.addcmul_(activation, z, value=-1.0)
-        torch.sub(h_prev, candidate, out=update).mul_(z)
-        update.addcmul_(update, z, value=-1.0)
-        torch.mul(activation, r, out=inner)
-        torch.mul(inner, inners[:, start:stop], out=reset)
-        reset.addcmul_(reset, r, value=-1.0)
+        torch.mul(scratch, z, out=update).addcmul_(update, z, value=-1.0)
+        torch.mul(activation, reset, out=scratch)
+        torch.addcmul(scratch, scratch, reset, value=-1.0, out=reset).mul_(inner)
+        inner.copy_(scratch)
 
-        step_factors = factors.view(directions, steps, batch, 4, units).unbind(1)
-        step_grads = factors[..., :width].unbind(1)
+        step_factors = block.view(directions, steps, batch, 4, units).unbind(1)
+        step_grads = [block[d, ..., units:].unbind(0) for d in range(directions)]
         z_steps = z.unbind(1)
         for t in range(steps - 1, -1, -1):
             step_factors[t].mul_(dh.unsqueeze(2))
             if start + t > 0:
-                spare = torch.addcmul(outside[start + t - 1], dh, z_steps[t], out=spare)
+                torch.addcmul(outside[start + t - 1], dh, z_steps[t], out=spare)
             else:
-                spare = torch.mul(dh, z_steps[0], out=spare)
-            spare.baddbmm_(step_grads[t], recurrent_kernel)
+                torch.mul(dh, z_steps[0], out=spare)
+            for d in range(directions):
+                spare[d].addmm_(step_grads[d][t], transposed[d])
             dh, spare = spare, dh
 
-        rows = steps * batch
-        flat = factors.reshape(directions, rows, 4 * units)
-        recurrent_flat = flat[..., :width]
-        recurrent_grads.baddbmm_(
-            recurrent_flat.transpose(1, 2), h_prev.reshape(directions, rows, units)
-        )
+        rows = block.reshape(directions, -1, width)
+        for d in range(directions):
+            recurrent_grads[d].addmm_(h_prev[d].reshape(-1, units).t(), rows[d, :, units:])
         if has_bias:
-            recurrent_bias_grads += recurrent_flat.sum(dim=1)
-        # The input projection's gradient: the candidate's third is d/da_n, not d/dg_n.
+            gate_sums += rows.sum(dim=1)
+        # [da_z | da_r | da_n] side by side, the kernels' column order: one GEMM each.
         inner.copy_(activation)
-        x_rows = inputs[:, start:stop].reshape(directions, rows, features)
-        kernel_grads.baddbmm_(recurrent_flat.transpose(1, 2), x_rows)
-        if has_bias:
-            input_bias_grads += recurrent_flat.sum(dim=1)
-        if needs_input_grad:
-            torch.bmm(
-                recurrent_flat,
-                stacked.kernel_t,
-                out=reading_grads[:, start:stop].view(directions, rows, features),
-            )
-    bias_grads = None
+        for d in range(directions):
+            x = inputs[d][start:stop].reshape(-1, inputs[d].shape[-1])
+            kernel_grads[d].addmm_(x.t(), rows[d, :, units:])
+            if needs_input_grad:
+                torch.mm(
+                    rows[d, :, units:],
+                    kernels[d].t(),
+                    out=reading_grads[d][start:stop].view(x.shape),
+                )
+    bias_grads = [None] * directions
     if has_bias:
-        bias_grads = [
-            torch.stack([input_bias_grads[d], recurrent_bias_grads[d]]) for d in range(directions)
-        ]
-    return kernel_grads, recurrent_grads, bias_grads, dh, reading_grads
+        biases = weights[2 * directions :]
+        bias_grads = [_bias_grad(sums, bias, units) for sums, bias in zip(gate_sums, biases)]
+    input_grad = None
+    if needs_input_grad:
+        input_grad = reading_grads[0]
+        if directions == 2:
+            input_grad = input_grad.add_(reading_grads[1].flip(0))
+    return kernel_grads + recurrent_grads + bias_grads, dh, input_grad
+
+
+def _zeros_like(weight: torch.Tensor) -> torch.Tensor:
+    """Zeros in ``weight``'s memory layout (its gradient then needs no copy)."""
+    return torch.zeros_like(weight, memory_format=torch.preserve_format)
+
+
+def _bias_grad(sums: torch.Tensor, bias: torch.Tensor, units: int) -> torch.Tensor:
+    """``(2, 3 * units)``, the input and recurrent biases' gradients, from the column sums of
+    the gate gradients ``[da_n | da_z | da_r | dg_n]``."""
+    grad = torch.empty_like(bias, memory_format=torch.preserve_format)
+    grad[:, : 2 * units] = sums[units : 3 * units]
+    grad[0, 2 * units :] = sums[:units]
+    grad[1, 2 * units :] = sums[3 * units :]
+    return grad
 
 
 def _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad):
@@ -341,9 +370,9 @@ def _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad):
             create_graph=True,
             allow_unused=True,
         )
-    result = [None] * (len(inputs) + 3)
+    result = [None] * (len(inputs) + 2)  # padding and training take no gradient
     for i, grad in zip(wanted, grads):
-        result[i if i < 2 else i + 3] = grad
+        result[i if i < 2 else i + 2] = grad
     return tuple(result)
 
 
@@ -371,58 +400,3 @@ def reference_gru_sequence(x, initial, kernels, recurrent_kernels, biases, paddi
         outputs.append(sequence if d == 0 else sequence.flip(0))
         finals.append(h)
     return torch.cat(outputs, dim=-1), torch.stack(finals)
-
-
-class _Stacked(NamedTuple):
-    """Every direction's weights stacked, in the layouts the kernel's GEMMs read fastest.
-
-    The candidate's input kernel and bias are doubled (exactly) for ``tanh(a) = 2 sigmoid(2a)
-    - 1``; the input bias holds the recurrent bias of ``z`` and ``r`` too.
-    """
-
-    directions: int
-    units: int
-    kernel: torch.Tensor  # (directions, features, 3 * units)
-    kernel_t: torch.Tensor  # (directions, 3 * units, features), not doubled
-    recurrent_kernel: torch.Tensor  # (directions, units, 3 * units)
-    recurrent_kernel_t: torch.Tensor  # (directions, 3 * units, units)
-    input_bias: torch.Tensor | None  # (directions, 1, 3 * units)
-    candidate_bias: torch.Tensor | None  # (directions, 1, units): the candidate's recurrent bias
-
-
-def stacked_weights(kernels, recurrent_kernels, biases, reuse: bool) -> _Stacked:
-    """Every direction's weights stacked in the kernel's layouts (``_Stacked``); with
-    ``reuse``, kept between calls (``_weight_cache``)."""
-    if not reuse:
-        return _stack(kernels, recurrent_kernels, biases)
-    tensors = [*kernels, *recurrent_kernels, *biases]
-    return rearranged("gru_cpu", tensors, lambda: _stack(kernels, recurrent_kernels, biases))
-
-
-def _stack(kernels, recurrent_kernels, biases) -> _Stacked:
-    with torch.no_grad():
-        units = recurrent_kernels[0].shape[0]
-        kernel_t = torch.stack([k.t() for k in kernels])
-        recurrent_kernel_t = torch.stack([k.t() for k in recurrent_kernels])
-        # A copy even when the transpose is contiguous already (features == 1).
-        kernel = kernel_t.transpose(1, 2).clone(memory_format=torch.contiguous_format)
-        kernel[..., 2 * units :] *= 2.0
-        recurrent_kernel = recurrent_kernel_t.transpose(1, 2).contiguous()
-        input_bias = candidate_bias = None
-        if biases[0] is not None:
-            bias = torch.stack(list(biases))
-            input_bias = bias[:, 0].clone()
-            input_bias[:, : 2 * units] += bias[:, 1, : 2 * units]
-            input_bias[:, 2 * units :] *= 2.0
-            input_bias = input_bias.unsqueeze(1)
-            candidate_bias = bias[:, 1, 2 * units :].unsqueeze(1).contiguous()
-    return _Stacked(
-        len(kernels),
-        units,
-        kernel,
-        kernel_t,
-        recurrent_kernel,
-        recurrent_kernel_t,
-        input_bias,
-        candidate_bias,
-    )
