@@ -138,3 +138,8 @@ def test_inference_uses_the_updated_weights():
         expected, _ = reference_gru_sequence(x, initial, kernels, recurrent, biases)
     assert not torch.equal(before, after)
     torch.testing.assert_close(after, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_long_sequence_over_several_chunks_of_projections_and_factors():
+    case = make_case(time=300, batch=4, features=2, units=2, padded=True)
+    assert_gradients_match_the_reference(case)

@@ -4,17 +4,17 @@ PyTorch's CPU GRU is a loop of ATen ops that runs one direction after the other.
 This kernel runs one or two directions in one pass, tensors in and tensors out,
 on the cells' own weight tensors (no copy of them is made):
 
-* every step's input projection, per direction, in two GEMMs over the whole
-  sequence (biases folded in: the input bias and the recurrent bias of the ``z``
-  and ``r`` gates);
+* every step's input projection, per direction, in two GEMMs a chunk of steps at
+  a time, just before the steps run (biases folded in: the input bias and the
+  recurrent bias of the ``z`` and ``r`` gates);
 * per step, one GEMM per direction that accumulates ``h_prev @ recurrent_kernel``
-  into that step's row of the gates' buffer, and six elementwise ops on every
+  into that step's row of the gates' buffer, and five elementwise ops on every
   direction at once, in place;
-* a hand-written backward through time, a chunk of steps at a time: the chunk's
-  factors of the gate gradients are computed at once and overwrite its gates, each
-  step costs two elementwise ops and one GEMM per direction, and the chunk's weight
-  gradients are accumulated with one GEMM each, in the weights' own memory layout
-  (gradient accumulation takes them without a copy).
+* a hand-written backward through time: the factors of the gate gradients are
+  computed a chunk of steps at a time and overwrite the gates, each step costs two
+  elementwise ops and one GEMM per direction, and the weight gradients are then one
+  GEMM each over all steps, in the weights' own memory layout (gradient
+  accumulation takes them without a copy).
 
 Each step's row of the gates' buffer is ``[a_n | z | r | g_n]`` (each ``units``
 wide): ``a_n`` the candidate's pre-activation, ``g_n = h_prev @ recurrent_kernel_h
@@ -132,7 +132,7 @@ class _GRUSequence(torch.autograd.Function):
         gates, ctx.gates = ctx.gates, None
         if gates is None:  # a second backward (retain_graph): the first overwrote the gates
             gates, _ = _forward(inputs, initial, ctx.padding, weights)
-        state_grads = _state_grads(output_grad, final_grad, states)
+        state_grads = _StateGrads(output_grad, final_grad, states)
         weight_grads, initial_grad, input_grad = _backward(
             inputs, gates, states, weights, state_grads, ctx.needs_input_grad[0]
         )
@@ -151,19 +151,28 @@ def _outputs_in_time_order(states: torch.Tensor) -> torch.Tensor:
     return torch.cat([states[0, 1:], states[1, 1:].flip(0)], dim=-1)
 
 
-def _state_grads(output_grad, final_grad, states) -> torch.Tensor:
-    """The gradients of each direction's state after each step it reads, reading order."""
-    directions, steps, batch, units = states.shape
-    if output_grad is None:
-        grads = states.new_zeros(directions, steps - 1, batch, units)
-    elif directions == 1:
-        grads = output_grad.unsqueeze(0).clone()
-    else:
-        forward, backward = output_grad.split(units, dim=-1)
-        grads = torch.stack([forward, backward.flip(0)])
-    if final_grad is not None:
-        grads[:, -1] += final_grad
-    return grads
+class _StateGrads:
+    """The gradients of each direction's state after each step it reads, from outside the
+    recurrence (the outputs' and the final states' gradients), in reading order, a chunk of
+    steps at a time (a copy of them all would add to the backward's peak memory)."""
+
+    def __init__(self, output_grad, final_grad, states):
+        self.output_grad, self.states = output_grad, states
+        directions, steps, batch, units = states.shape
+        self.last = self.chunk(steps - 2, steps - 1)[:, 0].clone()
+        if final_grad is not None:
+            self.last += final_grad
+
+    def chunk(self, start: int, stop: int) -> torch.Tensor:
+        """``(directions, stop - start, batch, units)``: steps ``start`` to ``stop - 1``."""
+        directions, _, batch, units = self.states.shape
+        if self.output_grad is None:
+            return self.states.new_zeros(directions, stop - start, batch, units)
+        if directions == 1:
+            return self.output_grad[start:stop].unsqueeze(0)
+        time = self.output_grad.shape[0]
+        forward, backward = self.output_grad.split(units, dim=-1)
+        return torch.stack([forward[start:stop], backward[time - stop : time - start].flip(0)])
 
 
 def _forward(inputs, initial, padding, weights):
@@ -171,7 +180,8 @@ def _forward(inputs, initial, padding, weights):
 
     Per step ``h = lerp(n, h_prev, z)``, ``n = tanh(a_n)``, ``a_n = x_n + r * g_n``, with
     ``z, r`` the sigmoids of ``x_z + h_prev @ recurrent_kernel_z`` (and ``r``'s), ``x``
-    the input projection with its biases.
+    the input projection with its biases. The steps are projected a chunk at a time, just
+    before they run, so that their gates are still in cache when the steps read them.
 
     Returns:
         ``(gates (directions, time, batch, 4 * units), states (directions, time + 1, batch,
@@ -181,12 +191,13 @@ def _forward(inputs, initial, padding, weights):
     directions = len(inputs)
     time, batch, _ = inputs[0].shape
     units = weights[directions].shape[0]
+    projections = [
+        _Projection(weights[d], weights[2 * directions + d], units) for d in range(directions)
+    ]
     gates = inputs[0].new_empty(directions, time, batch, 4 * units)
-    for d in range(directions):
-        _project(gates[d], inputs[d], weights[d], weights[2 * directions + d], units)
+    padded = None
     if padding is not None:
-        padded = [padding, padding.flip(0)][:directions]
-        gates[..., units : 2 * units].masked_fill_(torch.stack(padded).unsqueeze(-1), _SATURATE)
+        padded = torch.stack([padding, padding.flip(0)][:directions]).unsqueeze(-1)
     # Each direction's states are contiguous over time for the weight gradients' GEMM.
     states = inputs[0].new_empty(directions, time + 1, batch, units)
     states[:, 0] = initial
@@ -200,36 +211,60 @@ def _forward(inputs, initial, padding, weights):
         (states[d].unbind(0), gates[d, ..., units:].unbind(0), weights[directions + d])
         for d in range(directions)
     ]
-    for t in range(time):
-        for state_rows, gate_rows, recurrent_kernel in recurrent_steps:
-            gate_rows[t].addmm_(state_rows[t], recurrent_kernel)
-        zr_steps[t].sigmoid_()
-        # tanh(a) = 2 sigmoid(2a) - 1; x_n is doubled already (_project).
-        candidate = candidate_steps[t].addcmul_(r_steps[t], inner_steps[t], value=2.0)
-        candidate.sigmoid_().mul_(2.0).sub_(1.0)
-        torch.lerp(candidate, state_steps[t], z_steps[t], out=state_steps[t + 1])
+    minus_one = states.new_full((), -1.0)
+    chunk = _steps(_PROJECT_ROWS, batch)
+    for start in range(0, time, chunk):
+        stop = min(time, start + chunk)
+        for d, projection in enumerate(projections):
+            projection.write(gates[d, start:stop], inputs[d][start:stop])
+        if padded is not None:
+            gates[:, start:stop, :, units : 2 * units].masked_fill_(
+                padded[:, start:stop], _SATURATE
+            )
+        for t in range(start, stop):
+            for state_rows, gate_rows, recurrent_kernel in recurrent_steps:
+                gate_rows[t].addmm_(state_rows[t], recurrent_kernel)
+            zr_steps[t].sigmoid_()
+            # tanh(a) = 2 sigmoid(2a) - 1; x_n is doubled already (_Projection). One add
+            # with a tensor -1 costs a third of mul_(2.0).sub_(1.0) with Python numbers.
+            candidate = candidate_steps[t].addcmul_(r_steps[t], inner_steps[t], value=2.0)
+            torch.add(minus_one, candidate.sigmoid_(), alpha=2.0, out=candidate)
+            torch.lerp(candidate, state_steps[t], z_steps[t], out=state_steps[t + 1])
     return gates, states
 
 
-def _project(gates, x, kernel, bias, units):
-    """Writes one direction's input projection into its gates ``(time, batch, 4 * units)``:
-    ``2 x_n | x_z | x_r | g_n``, ``g_n`` set to the recurrent bias (the steps add the rest).
-    """
-    rows = gates.view(-1, 4 * units)
-    x = x.reshape(-1, x.shape[-1])
-    if bias is None:
-        bias = kernel.new_zeros(2, 3 * units)
-    input_bias, recurrent_bias = bias
-    torch.addmm(
-        input_bias[: 2 * units] + recurrent_bias[: 2 * units],
-        x,
-        kernel[:, : 2 * units],
-        out=rows[:, units : 3 * units],
-    )
-    torch.addmm(
-        input_bias[2 * units :], x, kernel[:, 2 * units :], beta=2, alpha=2, out=rows[:, :units]
-    )
-    rows[:, 3 * units :] = recurrent_bias[2 * units :]
+# Rows (steps * batch) per chunk of the input projection, which runs just before its steps
+# (their gates are still in cache then), and of the backward's gate factors, computed at once.
+_PROJECT_ROWS = 1024
+_FACTOR_ROWS = 256
+
+
+def _steps(rows: int, batch: int) -> int:
+    """The steps of a chunk of about ``rows`` rows, at least one."""
+    return max(1, -(-rows // batch))
+
+
+class _Projection:
+    """One direction's input projection, written into its steps' gates ``[2 x_n | x_z | x_r
+    | g_n]``, with ``g_n`` set to the recurrent bias (each step adds the rest)."""
+
+    def __init__(self, kernel, bias, units):
+        if bias is None:
+            bias = kernel.new_zeros(2, 3 * units)
+        input_bias, recurrent_bias = bias
+        self.units = units
+        self.kernel_zr, self.kernel_n = kernel[:, : 2 * units], kernel[:, 2 * units :]
+        self.bias_zr = input_bias[: 2 * units] + recurrent_bias[: 2 * units]
+        self.bias_n, self.bias_g = input_bias[2 * units :], recurrent_bias[2 * units :]
+
+    def write(self, gates, x):
+        """``gates`` ``(steps, batch, 4 * units)`` from ``x`` ``(steps, batch, features)``."""
+        units = self.units
+        rows = gates.view(-1, 4 * units)
+        x = x.reshape(-1, x.shape[-1])
+        torch.addmm(self.bias_zr, x, self.kernel_zr, out=rows[:, units : 3 * units])
+        torch.addmm(self.bias_n, x, self.kernel_n, beta=2, alpha=2, out=rows[:, :units])
+        rows[:, 3 * units :] = self.bias_g
 
 
 def _backward(inputs, gates, states, weights, state_grads, needs_input_grad):
@@ -239,17 +274,17 @@ def _backward(inputs, gates, states, weights, state_grads, needs_input_grad):
     h_prev @ recurrent_kernel + recurrent_bias``, each pre-activation's gradient is the
     state's gradient ``dh`` times a factor of its step: ``(1 - z)(1 - n^2)`` for ``a_n``,
     ``(h_prev - n) z (1 - z)`` for ``a_z``, that of ``a_n`` times ``r`` for ``g_n`` and times
-    ``r g_n (1 - r)`` for ``a_r``. Per chunk, the factors are computed at once (their inputs
-    are in cache) in the gates' places, each step multiplies its factors by ``dh`` and adds
-    ``dh z + dg @ recurrent_kernel.T`` to the previous state's gradient, and the chunk's
-    weight gradients are accumulated with one GEMM each.
+    ``r g_n (1 - r)`` for ``a_r``. Per chunk, the factors are computed at once in the gates'
+    places; each step multiplies its factors by ``dh`` and adds ``dh z + dg @
+    recurrent_kernel.T`` to the previous state's gradient. The weight gradients are then
+    sums over all steps, one GEMM each.
 
     Args:
         inputs: per direction, ``(time, batch, features)`` in reading order.
         gates, states: from ``_forward``; ``gates`` is overwritten.
         weights: the kernels, recurrent kernels and biases, per direction.
-        state_grads: ``(directions, time, batch, units)``, the gradient of each step's
-            output state from outside the recurrence.
+        state_grads: ``_StateGrads``, the gradient of each step's output state from
+            outside the recurrence.
         needs_input_grad: also return the inputs' gradient.
 
     Returns:
@@ -261,28 +296,28 @@ def _backward(inputs, gates, states, weights, state_grads, needs_input_grad):
     units = width // 4
     kernels, recurrent_kernels = weights[:directions], weights[directions : 2 * directions]
     has_bias = weights[-1] is not None
-    kernel_grads = [_zeros_like(k) for k in kernels]
-    recurrent_grads = [_zeros_like(k) for k in recurrent_kernels]
-    gate_sums = gates.new_zeros(directions, width)
-    reading_grads = None
-    if needs_input_grad:
-        reading_grads = [torch.empty_like(x) for x in inputs]
-    chunk = max(8, -(-256 // batch))  # enough rows per chunk for efficient GEMMs
+    # The gradients in the weights' memory layouts: gradient accumulation takes them as they are.
+    kernel_grads = [torch.empty_like(k, memory_format=torch.preserve_format) for k in kernels]
+    recurrent_grads = [
+        torch.empty_like(k, memory_format=torch.preserve_format) for k in recurrent_kernels
+    ]
+    chunk = _steps(_FACTOR_ROWS, batch)
     kept_update = gates.new_empty(directions, min(chunk, time), batch, units)
     work = torch.empty_like(kept_update)
     one = gates.new_ones(())
     transposed = [k.t() for k in recurrent_kernels]
-    outside = state_grads.unbind(1)
-    dh, spare = outside[-1].clone(), state_grads.new_empty(state_grads[:, 0].shape)
+    dh, spare = state_grads.last, torch.empty_like(state_grads.last)
     for stop in range(time, 0, -chunk):
         start = max(0, stop - chunk)
         steps = stop - start
+        # Each step adds the outside gradient of the state before it: steps start - 1 on.
+        outside = state_grads.chunk(max(0, start - 1), stop - 1).unbind(1)
+        first = 1 if start == 0 else 0
         block = gates[:, start:stop]
         activation, update, reset, inner = block.split(units, dim=-1)
         z = kept_update[:, :steps].copy_(update)
         scratch = work[:, :steps]
-        h_prev = states[:, start:stop]
-        torch.sub(h_prev, activation, out=scratch)  # h_prev - n
+        torch.sub(states[:, start:stop], activation, out=scratch)  # h_prev - n
         torch.addcmul(one, activation, activation, value=-1.0, out=activation)
         activation.addcmul_(activation, z, value=-1.0)
         torch.mul(scratch, z, out=update).addcmul_(update, z, value=-1.0)
@@ -296,44 +331,32 @@ def _backward(inputs, gates, states, weights, state_grads, needs_input_grad):
         for t in range(steps - 1, -1, -1):
             step_factors[t].mul_(dh.unsqueeze(2))
             if start + t > 0:
-                torch.addcmul(outside[start + t - 1], dh, z_steps[t], out=spare)
+                torch.addcmul(outside[t - first], dh, z_steps[t], out=spare)
             else:
                 torch.mul(dh, z_steps[0], out=spare)
             for d in range(directions):
                 spare[d].addmm_(step_grads[d][t], transposed[d])
             dh, spare = spare, dh
 
-        rows = block.reshape(directions, -1, width)
-        for d in range(directions):
-            recurrent_grads[d].addmm_(h_prev[d].reshape(-1, units).t(), rows[d, :, units:])
-        if has_bias:
-            gate_sums += rows.sum(dim=1)
-        # [da_z | da_r | da_n] side by side, the kernels' column order: one GEMM each.
-        inner.copy_(activation)
-        for d in range(directions):
-            x = inputs[d][start:stop].reshape(-1, inputs[d].shape[-1])
-            kernel_grads[d].addmm_(x.t(), rows[d, :, units:])
-            if needs_input_grad:
-                torch.mm(
-                    rows[d, :, units:],
-                    kernels[d].t(),
-                    out=reading_grads[d][start:stop].view(x.shape),
-                )
+    rows = gates.view(directions, -1, width)
+    for d in range(directions):
+        h_prev = states[d, :time].reshape(-1, units)
+        torch.mm(h_prev.t(), rows[d, :, units:], out=recurrent_grads[d])
+    gate_sums = rows.sum(dim=1) if has_bias else None
+    # [da_z | da_r | da_n] side by side, the kernels' column order: one GEMM each.
+    gates[..., 3 * units :] = gates[..., :units]
+    input_grad = None
+    for d in range(directions):
+        x = inputs[d].reshape(-1, inputs[d].shape[-1])
+        torch.mm(x.t(), rows[d, :, units:], out=kernel_grads[d])
+        if needs_input_grad:
+            grad = torch.mm(rows[d, :, units:], kernels[d].t()).view(inputs[d].shape)
+            input_grad = grad if d == 0 else input_grad.add_(grad.flip(0))
     bias_grads = [None] * directions
     if has_bias:
         biases = weights[2 * directions :]
         bias_grads = [_bias_grad(sums, bias, units) for sums, bias in zip(gate_sums, biases)]
-    input_grad = None
-    if needs_input_grad:
-        input_grad = reading_grads[0]
-        if directions == 2:
-            input_grad = input_grad.add_(reading_grads[1].flip(0))
     return kernel_grads + recurrent_grads + bias_grads, dh, input_grad
-
-
-def _zeros_like(weight: torch.Tensor) -> torch.Tensor:
-    """Zeros in ``weight``'s memory layout (its gradient then needs no copy)."""
-    return torch.zeros_like(weight, memory_format=torch.preserve_format)
 
 
 def _bias_grad(sums: torch.Tensor, bias: torch.Tensor, units: int) -> torch.Tensor:
