@@ -158,8 +158,8 @@ class _StateGrads:
 
     def __init__(self, output_grad, final_grad, states):
         self.output_grad, self.states = output_grad, states
-        directions, steps, batch, units = states.shape
-        self.last = self.chunk(steps - 2, steps - 1)[:, 0].clone()
+        time = states.shape[1] - 1
+        self.last = self.chunk(time - 1, time)[:, 0].clone()
         if final_grad is not None:
             self.last += final_grad
 
@@ -197,7 +197,8 @@ def _forward(inputs, initial, padding, weights):
     gates = inputs[0].new_empty(directions, time, batch, 4 * units)
     padded = None
     if padding is not None:
-        padded = torch.stack([padding, padding.flip(0)][:directions]).unsqueeze(-1)
+        padded = torch.stack([padding, padding.flip(0)] if directions == 2 else [padding])
+        padded = padded.unsqueeze(-1)
     # Each direction's states are contiguous over time for the weight gradients' GEMM.
     states = inputs[0].new_empty(directions, time + 1, batch, units)
     states[:, 0] = initial
@@ -240,8 +241,8 @@ _FACTOR_ROWS = 256
 
 
 def _steps(rows: int, batch: int) -> int:
-    """The steps of a chunk of about ``rows`` rows, at least one."""
-    return max(1, -(-rows // batch))
+    """The steps of a chunk of about ``rows`` rows, at least one (also for an empty batch)."""
+    return max(1, -(-rows // max(batch, 1)))
 
 
 class _Projection:
@@ -260,8 +261,9 @@ class _Projection:
     def write(self, gates, x):
         """``gates`` ``(steps, batch, 4 * units)`` from ``x`` ``(steps, batch, features)``."""
         units = self.units
-        rows = gates.view(-1, 4 * units)
-        x = x.reshape(-1, x.shape[-1])
+        steps, batch, features = x.shape
+        rows = gates.view(steps * batch, 4 * units)
+        x = x.reshape(steps * batch, features)
         torch.addmm(self.bias_zr, x, self.kernel_zr, out=rows[:, units : 3 * units])
         torch.addmm(self.bias_n, x, self.kernel_n, beta=2, alpha=2, out=rows[:, :units])
         rows[:, 3 * units :] = self.bias_g
@@ -338,16 +340,16 @@ def _backward(inputs, gates, states, weights, state_grads, needs_input_grad):
                 spare[d].addmm_(step_grads[d][t], transposed[d])
             dh, spare = spare, dh
 
-    rows = gates.view(directions, -1, width)
+    rows = gates.view(directions, time * batch, width)
     for d in range(directions):
-        h_prev = states[d, :time].reshape(-1, units)
+        h_prev = states[d, :time].reshape(time * batch, units)
         torch.mm(h_prev.t(), rows[d, :, units:], out=recurrent_grads[d])
     gate_sums = rows.sum(dim=1) if has_bias else None
     # [da_z | da_r | da_n] side by side, the kernels' column order: one GEMM each.
     gates[..., 3 * units :] = gates[..., :units]
     input_grad = None
     for d in range(directions):
-        x = inputs[d].reshape(-1, inputs[d].shape[-1])
+        x = inputs[d].reshape(time * batch, inputs[d].shape[-1])
         torch.mm(x.t(), rows[d, :, units:], out=kernel_grads[d])
         if needs_input_grad:
             grad = torch.mm(rows[d, :, units:], kernels[d].t()).view(inputs[d].shape)
