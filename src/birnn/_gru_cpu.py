@@ -308,7 +308,10 @@ def _backward(inputs, gates, states, weights, state_grads, needs_input_grad):
     work = torch.empty_like(kept_update)
     one = gates.new_ones(())
     transposed = [k.t() for k in recurrent_kernels]
-    dh, spare = state_grads.last, torch.empty_like(state_grads.last)
+    # The state's gradient alternates between two buffers; their views are made once.
+    buffers = [state_grads.last, torch.empty_like(state_grads.last)]
+    views = [(b, b.unsqueeze(2), b.unbind(0)) for b in buffers]
+    current = 0
     for stop in range(time, 0, -chunk):
         start = max(0, stop - chunk)
         steps = stop - start
@@ -331,14 +334,16 @@ def _backward(inputs, gates, states, weights, state_grads, needs_input_grad):
         step_grads = [block[d, ..., units:].unbind(0) for d in range(directions)]
         z_steps = z.unbind(1)
         for t in range(steps - 1, -1, -1):
-            step_factors[t].mul_(dh.unsqueeze(2))
+            dh, dh_per_gate, _ = views[current]
+            current ^= 1
+            previous, _, previous_rows = views[current]
+            step_factors[t].mul_(dh_per_gate)
             if start + t > 0:
-                torch.addcmul(outside[t - first], dh, z_steps[t], out=spare)
+                torch.addcmul(outside[t - first], dh, z_steps[t], out=previous)
             else:
-                torch.mul(dh, z_steps[0], out=spare)
+                torch.mul(dh, z_steps[0], out=previous)
             for d in range(directions):
-                spare[d].addmm_(step_grads[d][t], transposed[d])
-            dh, spare = spare, dh
+                previous_rows[d].addmm_(step_grads[d][t], transposed[d])
 
     rows = gates.view(directions, time * batch, width)
     for d in range(directions):
@@ -358,7 +363,7 @@ def _backward(inputs, gates, states, weights, state_grads, needs_input_grad):
     if has_bias:
         biases = weights[2 * directions :]
         bias_grads = [_bias_grad(sums, bias, units) for sums, bias in zip(gate_sums, biases)]
-    return kernel_grads + recurrent_grads + bias_grads, dh, input_grad
+    return kernel_grads + recurrent_grads + bias_grads, buffers[current], input_grad
 
 
 def _bias_grad(sums: torch.Tensor, bias: torch.Tensor, units: int) -> torch.Tensor:
