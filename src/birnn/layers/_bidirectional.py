@@ -323,10 +323,12 @@ class Bidirectional(Wrapper):
             self.forward_layer.go_backwards or self.forward_layer.time_major
         ):
             output = self._in_forward_layer_layout(output)
+        if not self.return_state:
+            return output, []
         states = [
             s for side, flat in zip(sides, result.states) for s in nest_states(side.cell, flat)
         ]
-        return output, states if self.return_state else []
+        return output, states
 
     def _in_forward_layer_layout(self, output):
         """Sequences in input time order and batch-major as Keras returns them: in the forward

@@ -248,6 +248,8 @@ class _Cell(Layer):
             recurrent_masks = dropout_masks(
                 self._mask_count(), self.recurrent_dropout, (batch, self.units), x
             )
+        if input_masks is None and recurrent_masks is None and self._dropout_masks == (None, None):
+            return  # nothing to reset (and a module attribute write is not free)
         self._dropout_masks = (input_masks, recurrent_masks)
 
     def get_dropout_mask_for_cell(

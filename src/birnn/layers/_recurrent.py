@@ -181,7 +181,9 @@ class RNN(Layer):
                 f"{owner}: inputs must have {self.input_dim} features (the layer was built for "
                 f"that). Received: shape {tuple(inputs.shape)}."
             )
-        weight = next(iter(self.parameters()), None)
+        # A built-in cell's kernel, else the first weight (parameters() walks every submodule).
+        weight = self.cell.kernel if isinstance(self.cell, _Cell) else None
+        weight = next(iter(self.parameters()), None) if weight is None else weight
         if weight is not None and weight.device != inputs.device:
             raise ValueError(
                 f"{owner}: inputs must be on the layer's device {weight.device}. "
@@ -315,6 +317,7 @@ class RNN(Layer):
             zero_output_for_mask=self.zero_output_for_mask,
             training=training,
             use_fused=self.use_fused,
+            wants_states=self.return_state or self.stateful,
         )
 
     def _keep_states(self, states: list[torch.Tensor]) -> None:
