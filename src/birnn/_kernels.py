@@ -333,8 +333,9 @@ def run_pair(
         return_sequences: return every step's outputs (zero at masked steps), or each
             direction's output after the last step it reads.
         kernel: as in ``run``.
-        final_states: return the final states. With ``False`` and ``return_sequences``, a
-            masked call skips the gathers that put them right, and returns ``None`` for them.
+        final_states: return the final states. With ``False`` and ``return_sequences``, the
+            call skips the work of putting them right (gathers under a mask) and returns
+            ``None`` for them.
 
     Returns:
         ``(outputs, forward_final_states, backward_final_states)``; ``outputs`` is
@@ -357,6 +358,8 @@ def run_pair(
 
     if mask is None:
         outputs, final = _run_kernel(mode, kernel, _time_major(x), None, states, pair)
+        if return_sequences and not final_states:
+            return outputs.transpose(0, 1), None, None
         forward_final, backward_final = (list(s) for s in zip(*(s.unbind(0) for s in final)))
         if not return_sequences:
             last = torch.cat([forward_final[0], backward_final[0]], dim=-1)

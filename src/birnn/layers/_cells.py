@@ -306,7 +306,9 @@ class _Cell(Layer):
 
     def _weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """``(kernel, recurrent_kernel, bias)`` in Keras's layout, for ``_kernels``."""
-        return self.kernel, self.recurrent_kernel, self.bias
+        # From the parameter dict: nn.Module's attribute fallback costs more, on every call.
+        parameters = self._parameters
+        return parameters["kernel"], parameters["recurrent_kernel"], parameters.get("bias")
 
     def _kernel_mode(self) -> str | None:
         """The ``_kernels`` mode that computes this cell's math exactly, or ``None``."""

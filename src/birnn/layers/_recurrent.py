@@ -182,7 +182,8 @@ class RNN(Layer):
                 f"that). Received: shape {tuple(inputs.shape)}."
             )
         # A built-in cell's kernel, else the first weight (parameters() walks every submodule).
-        weight = self.cell.kernel if isinstance(self.cell, _Cell) else None
+        cell = self.cell
+        weight = cell._weights()[0] if isinstance(cell, _Cell) else None
         weight = next(iter(self.parameters()), None) if weight is None else weight
         if weight is not None and weight.device != inputs.device:
             raise ValueError(
@@ -304,11 +305,12 @@ class RNN(Layer):
         """
         x = self._in_dtype(x)
         training = self.training if training is None else bool(training)
-        if isinstance(self.cell, _Cell):
-            self.cell.reset_dropout_masks(x, training)
+        cell = self.cell
+        if isinstance(cell, _Cell):
+            cell.reset_dropout_masks(x, training)
         return Direction(
             owner=self._owner(),
-            cell=self.cell,
+            cell=cell,
             x=x,
             mask=mask,
             states=self._initial_states(initial_state, x.shape[0], x),
