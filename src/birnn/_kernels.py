@@ -37,7 +37,7 @@ from collections.abc import Callable
 import torch
 
 from ._gru_cpu import gru_sequence
-from ._masks import compact_order, gather_steps
+from ._masks import compact_order, gather_steps, is_right_padded, lengths_mask
 from ._weight_cache import may_reuse, rearranged
 
 MODES = ("LSTM", "GRU", "RNN_TANH", "RNN_RELU")
@@ -151,19 +151,14 @@ def _packed_inputs(x: torch.Tensor, mask: torch.Tensor):
     """
     # Reading the mask on the host is free on CPU; on an accelerator it would stall the queue,
     # and an exported graph must not depend on the data: the gather below is right for both.
-    # A row is right-padded when it never turns valid again after a masked step.
     right_padded = (
-        mask.device.type == "cpu"
-        and not torch.compiler.is_exporting()
-        and torch.equal(mask, mask.cummin(dim=1).values)
+        mask.device.type == "cpu" and not torch.compiler.is_exporting() and is_right_padded(mask)
     )
     if right_padded:
         padding = ~mask.t()
         steps = x.transpose(0, 1)
     else:
-        lengths = mask.sum(dim=1)
-        packed_valid = torch.arange(x.shape[1], device=x.device) < lengths.unsqueeze(1)
-        padding = (~packed_valid).t()
+        padding = (~lengths_mask(mask.sum(dim=1), x.shape[1])).t()
         steps = gather_steps(x, compact_order(mask), time_major=True)
     return steps.masked_fill(padding.unsqueeze(-1), 0.0), padding, right_padded
 
