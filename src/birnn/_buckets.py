@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import torch
 
+from ._masks import is_right_padded
+
 MAX_BUCKETS = 4
 # Split only when the model predicts at least this gain: the model is approximate, and a
 # split must never cost more than the single call.
@@ -76,11 +78,9 @@ def buckets_for(
         return None
     if mask is None or mask.device.type != "cpu" or mask.shape[0] < _MIN_ROWS:
         return None
-    lengths = mask.sum(dim=1)
-    time = mask.shape[1]
-    if not torch.equal(mask, torch.arange(time) < lengths.unsqueeze(1)):
+    if not is_right_padded(mask):
         return None  # left padding or holes: one call
-    return plan_buckets(lengths, time, cost_model(*model_args))
+    return plan_buckets(mask.sum(dim=1), mask.shape[1], cost_model(*model_args))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -37,7 +37,7 @@ from collections.abc import Callable
 import torch
 
 from ._gru_cpu import gru_sequence
-from ._masks import compact_order, gather_steps
+from ._masks import compact_order, gather_steps, is_right_padded, lengths_mask
 from ._weight_cache import may_reuse, rearranged
 
 MODES = ("LSTM", "GRU", "RNN_TANH", "RNN_RELU")
@@ -145,25 +145,22 @@ def _packed_inputs(x: torch.Tensor, mask: torch.Tensor):
     layout).
 
     Returns:
-        ``(packed (time, batch, features), padding (time, batch), lengths (batch,),
-        right_padded)``; ``padding`` marks the packed positions after each row's valid steps;
-        ``right_padded``: the mask is known to have each row's valid steps first already.
+        ``(packed (time, batch, features), padding (time, batch), right_padded)``;
+        ``padding`` marks the packed positions after each row's valid steps; ``right_padded``:
+        the mask is known to have each row's valid steps first already.
     """
-    lengths = mask.sum(dim=1)
-    packed_valid = torch.arange(x.shape[1], device=x.device) < lengths.unsqueeze(1)
     # Reading the mask on the host is free on CPU; on an accelerator it would stall the queue,
     # and an exported graph must not depend on the data: the gather below is right for both.
     right_padded = (
-        mask.device.type == "cpu"
-        and not torch.compiler.is_exporting()
-        and torch.equal(mask, packed_valid)
+        mask.device.type == "cpu" and not torch.compiler.is_exporting() and is_right_padded(mask)
     )
-    padding = (~packed_valid).t()
     if right_padded:
+        padding = ~mask.t()
         steps = x.transpose(0, 1)
     else:
+        padding = (~lengths_mask(mask.sum(dim=1), x.shape[1])).t()
         steps = gather_steps(x, compact_order(mask), time_major=True)
-    return steps.masked_fill(padding.unsqueeze(-1), 0.0), padding, lengths, right_padded
+    return steps.masked_fill(padding.unsqueeze(-1), 0.0), padding, right_padded
 
 
 def _run_kernel(mode, kernel, x, padding, states, weights, extra=None):
@@ -282,10 +279,11 @@ def run(
         outputs, final = _run_kernel(mode, kernel, _time_major(x), None, initial, [weights])
         return outputs.transpose(0, 1), [s.squeeze(0) for s in final]
 
-    packed, padding, lengths, right_padded = _packed_inputs(x, mask)
+    packed, padding, right_padded = _packed_inputs(x, mask)
     packed_outputs, final = _run_kernel(mode, kernel, packed, padding, initial, [weights])
     packed_outputs = packed_outputs.transpose(0, 1)
     final = [s.squeeze(0) for s in final]
+    lengths = mask.sum(dim=1)
 
     has_steps = (lengths > 0).unsqueeze(-1)
     last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
@@ -312,7 +310,8 @@ def run_pair(
     backward_states: list[torch.Tensor] | None,
     return_sequences: bool,
     kernel: str = "torch",
-) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    final_states: bool = True,
+) -> tuple[torch.Tensor, list[torch.Tensor] | None, list[torch.Tensor] | None]:
     """Runs one direction over ``x`` and another over it from the end, in one fused kernel
     call, with Keras 2's masked-step semantics.
 
@@ -329,6 +328,9 @@ def run_pair(
         return_sequences: return every step's outputs (zero at masked steps), or each
             direction's output after the last step it reads.
         kernel: as in ``run``.
+        final_states: return the final states. With ``False`` and ``return_sequences``, the
+            call skips the work of putting them right (gathers under a mask) and returns
+            ``None`` for them.
 
     Returns:
         ``(outputs, forward_final_states, backward_final_states)``; ``outputs`` is
@@ -338,40 +340,54 @@ def run_pair(
     batch, time = x.shape[:2]
     units = forward_weights[1].shape[0]
     lstm = mode == "LSTM"
-    zeros = [x.new_zeros(batch, units)] * (2 if lstm else 1)
     given_backward = backward_states is not None
-    forward_states = zeros if forward_states is None else forward_states
-    backward_states = zeros if backward_states is None else backward_states
-    states = [torch.stack(pair) for pair in zip(forward_states, backward_states)]
+    if forward_states is None and backward_states is None:
+        # One zero tensor for h and c: the kernels do not write their initial states.
+        states = [x.new_zeros(2, batch, units)] * (2 if lstm else 1)
+    else:
+        zeros = [x.new_zeros(batch, units)] * (2 if lstm else 1)
+        forward_states = zeros if forward_states is None else forward_states
+        backward_states = zeros if backward_states is None else backward_states
+        states = [torch.stack(pair) for pair in zip(forward_states, backward_states)]
     pair = [forward_weights, backward_weights]
 
     if mask is None:
         outputs, final = _run_kernel(mode, kernel, _time_major(x), None, states, pair)
-        forward_final, backward_final = [s[0] for s in final], [s[1] for s in final]
+        if return_sequences and not final_states:
+            return outputs.transpose(0, 1), None, None
+        forward_final, backward_final = (list(s) for s in zip(*(s.unbind(0) for s in final)))
         if not return_sequences:
             last = torch.cat([forward_final[0], backward_final[0]], dim=-1)
             return last, forward_final, backward_final
         return outputs.transpose(0, 1), forward_final, backward_final
 
-    packed, padding, lengths, right_padded = _packed_inputs(x, mask)
+    packed, padding, right_padded = _packed_inputs(x, mask)
     extra = None
     if lstm and given_backward:
         # The reverse pass meets a row's first valid step with h == 0 after its padding;
         # feeding h0 there through the recurrent kernel restores h0's contribution.
+        lengths = mask.sum(dim=1)
         first_read = torch.arange(time, device=x.device).unsqueeze(1) == (lengths - 1)
         first_read = (first_read & (lengths < time)).unsqueeze(-1).to(packed.dtype)
         recurrent = backward_weights[1].t()
         extra = (first_read * backward_states[0], [torch.zeros_like(recurrent), recurrent])
     packed_outputs, final = _run_kernel(mode, kernel, packed, padding, states, pair, extra)
     packed_outputs = packed_outputs.transpose(0, 1)
-    forward_final, backward_final = [s[0] for s in final], [s[1] for s in final]
 
+    if return_sequences and right_padded and not final_states:
+        return _zero_at_padding(mode, packed_outputs, mask), None, None
+    lengths = mask.sum(dim=1)
+    forward_final, backward_final = (list(s) for s in zip(*(s.unbind(0) for s in final)))
     has_steps = (lengths > 0).unsqueeze(-1)
     if lstm:
         # The forward h is 0 over the padding, and so is the reverse h in an empty row.
         last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1))[:, 0, :units]
-        forward_final[0] = torch.where(has_steps, last, forward_states[0])
-        backward_final[0] = torch.where(has_steps, backward_final[0], backward_states[0])
+        if forward_states is None and backward_states is None:
+            # With zero initial states an empty row's h is 0 already (the gather reads padding).
+            forward_final[0] = last
+        else:
+            forward_final[0] = torch.where(has_steps, last, forward_states[0])
+            backward_final[0] = torch.where(has_steps, backward_final[0], backward_states[0])
     if not return_sequences:
         # Each direction's output after the last step it reads; 0 in empty rows.
         outputs = torch.cat([forward_final[0], backward_final[0]], dim=-1)

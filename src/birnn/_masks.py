@@ -46,6 +46,37 @@ def check_mask(
     return mask
 
 
+def lengths_mask(lengths: torch.Tensor, time: int) -> torch.Tensor:
+    """The right-padded mask of ``lengths``: ``True`` at each row's first ``lengths[b]`` steps.
+
+    Args:
+        lengths: ``(batch,)`` integer tensor, each in ``[0, time]``.
+        time: the padded length.
+
+    Returns:
+        bool ``(batch, time)`` on ``lengths``' device.
+
+    Example:
+        >>> lengths_mask(torch.tensor([2, 0]), 3)
+        tensor([[ True,  True, False],
+                [False, False, False]])
+    """
+    return torch.arange(time, device=lengths.device) < lengths.unsqueeze(1)
+
+
+def is_right_padded(mask: torch.Tensor) -> bool:
+    """Whether each row of ``mask`` has its valid steps first: it never turns valid again
+    after a masked step. Reads the mask on the host (call it on CPU, in eager mode).
+
+    Example:
+        >>> is_right_padded(torch.tensor([[True, False], [False, False]]))
+        True
+        >>> is_right_padded(torch.tensor([[False, True]]))
+        False
+    """
+    return torch.equal(mask, mask.cummin(dim=1).values)
+
+
 def compact_order(mask: torch.Tensor) -> torch.Tensor:
     """Time indices that move each row's valid steps, in order, to the front.
 

@@ -45,12 +45,12 @@ def rearranged(tag: Any, tensors: list[torch.Tensor | None], build: Callable[[],
         (True, [4.0, 4.0])
     """
     present = [t for t in tensors if t is not None]
-    key = (tag, tuple(id(t) for t in present))
-    versions = tuple((t._version, t.data_ptr()) for t in present)
+    key = (tag, *[id(t) for t in present])
+    versions = [(t._version, t.data_ptr()) for t in present]
     entry = _ENTRIES.get(key)
     if entry is not None:
         references, cached_versions, value = entry
-        if cached_versions == versions and all(r() is t for r, t in zip(references, present)):
+        if cached_versions == versions and all([r() is t for r, t in zip(references, present)]):
             return value
     with torch.no_grad():
         value = build()

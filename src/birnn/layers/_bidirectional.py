@@ -308,9 +308,9 @@ class Bidirectional(Wrapper):
     def _run_rnns(self, inputs, mask, training, initial_states):
         """Both ``RNN`` layers in one ``run_directions`` call: the merged output and the
         final states (``[]`` without ``return_state``)."""
-        sides = (self.forward_layer, self.backward_layer)
-        x, mask = self.forward_layer._prepare_inputs(inputs, mask)
-        self.backward_layer._check_inputs(inputs)
+        forward, backward = sides = (self.forward_layer, self.backward_layer)
+        x, mask = forward._prepare_inputs(inputs, mask)
+        backward._check_inputs(inputs)
         result = run_directions(
             [side._direction(x, mask, training, s) for side, s in zip(sides, initial_states)]
         )
@@ -319,14 +319,14 @@ class Bidirectional(Wrapper):
             if side.activity_regularizer is not None:  # on what the side itself returns
                 side._record_activity(side._format_outputs(side_output, side_states))
         output = self._merge(*result.outputs, joined=result.joined)
-        if self.return_sequences and (
-            self.forward_layer.go_backwards or self.forward_layer.time_major
-        ):
+        if self.return_sequences and (forward.go_backwards or forward.time_major):
             output = self._in_forward_layer_layout(output)
+        if not self.return_state:
+            return output, []
         states = [
             s for side, flat in zip(sides, result.states) for s in nest_states(side.cell, flat)
         ]
-        return output, states if self.return_state else []
+        return output, states
 
     def _in_forward_layer_layout(self, output):
         """Sequences in input time order and batch-major as Keras returns them: in the forward

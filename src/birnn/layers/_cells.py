@@ -248,6 +248,8 @@ class _Cell(Layer):
             recurrent_masks = dropout_masks(
                 self._mask_count(), self.recurrent_dropout, (batch, self.units), x
             )
+        if input_masks is None and recurrent_masks is None and self._dropout_masks == (None, None):
+            return  # nothing to reset (and a module attribute write is not free)
         self._dropout_masks = (input_masks, recurrent_masks)
 
     def get_dropout_mask_for_cell(
@@ -304,7 +306,9 @@ class _Cell(Layer):
 
     def _weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """``(kernel, recurrent_kernel, bias)`` in Keras's layout, for ``_kernels``."""
-        return self.kernel, self.recurrent_kernel, self.bias
+        # From the parameter dict: nn.Module's attribute fallback costs more, on every call.
+        parameters = self._parameters
+        return parameters["kernel"], parameters["recurrent_kernel"], parameters.get("bias")
 
     def _kernel_mode(self) -> str | None:
         """The ``_kernels`` mode that computes this cell's math exactly, or ``None``."""

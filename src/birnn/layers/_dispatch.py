@@ -20,7 +20,7 @@ Within a fused call it also picks:
 - length buckets (``_buckets``): a right-padded CPU mask of 8 or more rows whose
   lengths differ enough, by a cost model measured on CPU, runs as 2-4 calls,
   each cut to its longest row (not with a per-row input dropout mask);
-- no mask at all when every step of a CPU mask is valid (``_without_full_mask``).
+- no mask at all when every step of a CPU mask is valid (``_has_full_mask``).
 
 Every path returns outputs in input time order.
 """
@@ -52,6 +52,8 @@ class Direction:
         zero_output_for_mask: output zeros at masked steps instead of the previous output.
         training: whether dropout is active in this call.
         use_fused: ``"auto"``, ``True`` (a fused kernel or a ValueError) or ``False``.
+        wants_states: the caller reads the final states (``return_state``, ``stateful``);
+            without, a fused call may skip putting them right and return ``None`` for them.
     """
 
     owner: str
@@ -64,6 +66,7 @@ class Direction:
     zero_output_for_mask: bool
     training: bool
     use_fused: str | bool = "auto"
+    wants_states: bool = True
 
 
 @dataclasses.dataclass
@@ -73,13 +76,14 @@ class Outputs:
     Attributes:
         outputs: per direction, ``(batch, time, units)`` in input time order with
             ``return_sequences``, else ``(batch, units)``, the output after the last step read.
-        states: per direction, the final states.
+        states: per direction, the final states, or ``None`` when no direction
+            ``wants_states`` and the path did not compute them.
         joined: ``torch.cat(outputs, dim=-1)`` when one kernel call made it so (no copy), or
             ``None``.
     """
 
     outputs: list[torch.Tensor]
-    states: list[list[torch.Tensor]]
+    states: list[list[torch.Tensor] | None]
     joined: torch.Tensor | None = None
 
 
@@ -87,7 +91,8 @@ def run_directions(directions: list[Direction]) -> Outputs:
     """Runs one or two directions of a call; the only place that picks the execution path.
 
     Args:
-        directions: one ``Direction``, or two reading the same ``x`` and ``mask``.
+        directions: one ``Direction``, or two reading the same ``x`` and ``mask``; made for
+            this call (a mask whose every step is valid is dropped from them).
 
     Returns:
         ``Outputs``, in the order of ``directions``.
@@ -96,8 +101,9 @@ def run_directions(directions: list[Direction]) -> Outputs:
         ValueError: if a direction asks for ``use_fused=True`` and no fused kernel computes
             it exactly.
     """
-    if any(direction.mask is not None for direction in directions):
-        directions = [_without_full_mask(direction) for direction in directions]
+    if _has_full_mask(directions[0]):  # the directions share one mask
+        for direction in directions:  # made for this call: dropped in place, not copied
+            direction.mask = None
     modes = [_fused_mode(direction) for direction in directions]
     if len(directions) == 2 and _runs_as_pair(*directions, *modes):
         return _run_pair(*directions, modes[0])
@@ -108,21 +114,19 @@ def run_directions(directions: list[Direction]) -> Outputs:
 # -- choosing -------------------------------------------------------------------------------
 
 
-def _without_full_mask(direction: Direction) -> Direction:
-    """``direction`` without its mask when every step is valid: the same result, unmasked
-    (cheaper). Only on CPU (reading the mask would stall an accelerator) and in eager mode (a
-    traced graph must not depend on the data)."""
+def _has_full_mask(direction: Direction) -> bool:
+    """Whether ``direction`` has a mask with every step valid: unmasked, the same result is
+    cheaper. Read only on CPU (reading the mask would stall an accelerator) and in eager mode
+    (a traced graph must not depend on the data)."""
     mask = direction.mask
-    if (
+    return not (
         mask is None
         or mask.device.type != "cpu"
         or torch.jit.is_tracing()
         or torch.compiler.is_compiling()
         or torch.compiler.is_exporting()
         or not bool(mask.all())
-    ):
-        return direction
-    return dataclasses.replace(direction, mask=None)
+    )
 
 
 def _fused_refusal(direction: Direction) -> str | None:
@@ -185,8 +189,10 @@ def _runs_as_pair(first: Direction, second: Direction, first_mode, second_mode) 
 def _kernel(mode: str, x: torch.Tensor, *cells: _Cell) -> str:
     """Which fused kernel runs a call: birnn's CPU GRU (``_gru_cpu``) for GRUs it computes
     (CPU, float32/float64, eager, no autocast), PyTorch's otherwise."""
+    if mode != "GRU":
+        return "torch"
     weights = [w for cell in cells for w in cell._weights()]
-    return "birnn" if mode == "GRU" and _gru_cpu.runs(x, weights) else "torch"
+    return "birnn" if _gru_cpu.runs(x, weights) else "torch"
 
 
 # -- running --------------------------------------------------------------------------------
@@ -197,17 +203,20 @@ def _run_pair(first: Direction, second: Direction, mode: str) -> Outputs:
     kernel = _kernel(mode, reading.x, reading.cell, reverse.cell)
     weights = reading.cell._weights(), reverse.cell._weights()
 
-    def run(x, mask, states):
-        joined, reading_final, reverse_final = _kernels.run_pair(
-            mode, *weights, x, mask, *states, reading.return_sequences, kernel
-        )
-        return joined, [reading_final, reverse_final]
-
-    states = [reading.states, reverse.states]
     units, features = reading.cell.units, reading.x.shape[-1]
     buckets = _buckets.buckets_for(
         reading.x, reading.mask, (kernel, torch.is_grad_enabled(), mode, units, features)
     )
+    # The buckets reassemble the final states, so they need them.
+    final_states = first.wants_states or second.wants_states or buckets is not None
+
+    def run(x, mask, states):
+        joined, reading_final, reverse_final = _kernels.run_pair(
+            mode, *weights, x, mask, *states, reading.return_sequences, kernel, final_states
+        )
+        return joined, [reading_final, reverse_final]
+
+    states = [reading.states, reverse.states]
     if buckets is None:
         joined, (reading_final, reverse_final) = run(reading.x, reading.mask, states)
     else:

@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from .._masks import lengths_mask
+
 
 def packed_input_shape(inputs: PackedSequence) -> tuple:
     """The input shape a layer is built for from a ``PackedSequence``: only the features
@@ -47,8 +49,7 @@ def call_packed(
             f"mask). Received: mask of type {type(mask).__name__}."
         )
     padded, lengths = pad_packed_sequence(inputs, batch_first=True)
-    valid = torch.arange(padded.shape[1]) < lengths.unsqueeze(1)
-    valid = valid.to(padded.device)
+    valid = lengths_mask(lengths, padded.shape[1]).to(padded.device)
     if time_major:
         padded, valid = padded.transpose(0, 1), valid.t()
     result = forward(padded, mask=valid, **kwargs)

@@ -9,7 +9,7 @@ import copy
 import torch
 from torch import nn
 
-from .._masks import check_mask, reverse_valid_steps
+from .._masks import check_mask, is_right_padded, reverse_valid_steps
 
 
 def fresh_copy(module: nn.Module) -> nn.Module:
@@ -60,9 +60,7 @@ def run_plain_directions(
         return forward_module(inputs), backward_module(inputs.flip(1)).flip(1)
     lengths = mask.sum(dim=1)
     # An exported graph must not branch on the data: the check is skipped there.
-    if not torch.compiler.is_exporting() and not bool(
-        (mask == (torch.arange(mask.shape[1], device=mask.device) < lengths.unsqueeze(1))).all()
-    ):
+    if not torch.compiler.is_exporting() and not is_right_padded(mask):
         raise ValueError(
             "Bidirectional: a plain torch module can only be wrapped with right-padded "
             "masks (valid steps first in each row). Received: a mask with gaps or left "

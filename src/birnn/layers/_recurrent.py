@@ -181,7 +181,10 @@ class RNN(Layer):
                 f"{owner}: inputs must have {self.input_dim} features (the layer was built for "
                 f"that). Received: shape {tuple(inputs.shape)}."
             )
-        weight = next(iter(self.parameters()), None)
+        # A built-in cell's kernel, else the first weight (parameters() walks every submodule).
+        cell = self.cell
+        weight = cell._weights()[0] if isinstance(cell, _Cell) else None
+        weight = next(iter(self.parameters()), None) if weight is None else weight
         if weight is not None and weight.device != inputs.device:
             raise ValueError(
                 f"{owner}: inputs must be on the layer's device {weight.device}. "
@@ -302,11 +305,12 @@ class RNN(Layer):
         """
         x = self._in_dtype(x)
         training = self.training if training is None else bool(training)
-        if isinstance(self.cell, _Cell):
-            self.cell.reset_dropout_masks(x, training)
+        cell = self.cell
+        if isinstance(cell, _Cell):
+            cell.reset_dropout_masks(x, training)
         return Direction(
             owner=self._owner(),
-            cell=self.cell,
+            cell=cell,
             x=x,
             mask=mask,
             states=self._initial_states(initial_state, x.shape[0], x),
@@ -315,6 +319,7 @@ class RNN(Layer):
             zero_output_for_mask=self.zero_output_for_mask,
             training=training,
             use_fused=self.use_fused,
+            wants_states=self.return_state or self.stateful,
         )
 
     def _keep_states(self, states: list[torch.Tensor]) -> None:
