@@ -143,3 +143,20 @@ def test_inference_uses_the_updated_weights():
 def test_long_sequence_over_several_chunks_of_projections_and_factors():
     case = make_case(time=300, batch=4, features=2, units=2, padded=True)
     assert_gradients_match_the_reference(case)
+
+
+def test_rows_a_cache_line_apart_give_the_same_gradients():
+    # 4 * 16 float64 units are 512 bytes: the gates' rows are padded.
+    case = make_case(time=9, batch=5, features=3, units=16, padded=True)
+    assert_gradients_match_the_reference(case)
+
+
+def test_gradient_of_the_final_states_only():
+    case = make_case(time=7, batch=3, units=4)
+    _, final = gru_sequence(*case)
+    _, expected_final = reference_gru_sequence(*case)
+    inputs = flat_inputs(case)
+    grads = torch.autograd.grad(final.sum(), inputs)
+    expected = torch.autograd.grad(expected_final.sum(), inputs)
+    for grad, expected_grad in zip(grads, expected):
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
