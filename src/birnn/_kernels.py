@@ -300,6 +300,12 @@ def run(
     return outputs * keep.unsqueeze(-1).to(outputs.dtype), final
 
 
+def _per_direction(final: list[torch.Tensor]) -> tuple[list, list]:
+    """Each direction's final states from the kernel's, each ``(2, batch, units)``."""
+    first, second = zip(*(state.unbind(0) for state in final))
+    return list(first), list(second)
+
+
 def run_pair(
     mode: str,
     forward_weights: KerasWeights,
@@ -355,7 +361,7 @@ def run_pair(
         outputs, final = _run_kernel(mode, kernel, _time_major(x), None, states, pair)
         if return_sequences and not final_states:
             return outputs.transpose(0, 1), None, None
-        forward_final, backward_final = (list(s) for s in zip(*(s.unbind(0) for s in final)))
+        forward_final, backward_final = _per_direction(final)
         if not return_sequences:
             last = torch.cat([forward_final[0], backward_final[0]], dim=-1)
             return last, forward_final, backward_final
@@ -377,7 +383,7 @@ def run_pair(
     if return_sequences and right_padded and not final_states:
         return _zero_at_padding(mode, packed_outputs, mask), None, None
     lengths = mask.sum(dim=1)
-    forward_final, backward_final = (list(s) for s in zip(*(s.unbind(0) for s in final)))
+    forward_final, backward_final = _per_direction(final)
     has_steps = (lengths > 0).unsqueeze(-1)
     if lstm:
         # The forward h is 0 over the padding, and so is the reverse h in an empty row.
