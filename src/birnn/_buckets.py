@@ -45,8 +45,8 @@ class CostModel:
 _MEASURED = {
     ("torch", True): (3074.0, 3.8, 1.55e-4),
     ("torch", False): (1082.0, 4.1, 4.82e-5),
-    ("birnn", True): (2010.0, 87.1, 2.14e-4),
-    ("birnn", False): (1263.0, 37.8, 7.12e-5),
+    ("birnn", True): (1320.0, 46.1, 1.65e-4),
+    ("birnn", False): (478.0, 23.5, 7.06e-5),
 }
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 # Below this many rows a split cannot pay for the planning itself.
