@@ -3,14 +3,17 @@
 Times a masked ``Bidirectional`` call (training step and inference) at several (rows, steps),
 fits ``time = call + steps * (step + row_step * rows)`` by least squares, and prints the
 constants in microseconds, ``row_step`` divided by ``gates * units * (units + features)``.
-Run from the repository root (never by pytest)::
+Run from the repository root (never by pytest), on an otherwise idle machine for more
+than one thread::
 
-    python benchmarks/calibrate_buckets.py
+    python benchmarks/calibrate_buckets.py       # one thread
+    python benchmarks/calibrate_buckets.py 2     # two threads (elapsed time)
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 
 import torch
@@ -22,12 +25,14 @@ GRID = [(rows, steps) for rows in (2, 8, 32) for steps in (10, 40, 100)]
 
 
 def median_us(function, rounds=7):
+    # One thread: that thread's CPU time (other load inflates it little); more: elapsed time.
+    clock = time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
     function()
     times = []
     for _ in range(rounds):
-        start = time.thread_time()
+        start = clock()
         function()
-        times.append(time.thread_time() - start)
+        times.append(clock() - start)
     return statistics.median(times) * 1e6
 
 
@@ -39,7 +44,7 @@ def fit(samples):
 
 
 def main():
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
     for name, layer_class, gates in (("LSTM", LSTM, 4), ("GRU", GRU, 3)):
         layer = Bidirectional(layer_class(UNITS, return_sequences=True))
         layer.build((None, None, FEATURES))
