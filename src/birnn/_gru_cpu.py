@@ -119,7 +119,8 @@ class _GRUSequence(torch.autograd.Function):
         gates, states = _forward(inputs, initial, padding, weights)
         if training:
             ctx.save_for_backward(states, x, initial, *weights, *inputs[1:])
-            # Not saved_tensors: the backward overwrites them (with the gates' gradients).
+            # Not saved_tensors: the backward overwrites them (with the gates' gradients). So
+            # saved-tensor hooks (non-reentrant checkpointing, offloading) do not see them.
             ctx.gates, ctx.padding = gates, padding
         return _outputs_in_time_order(states), states[:, -1].clone(
             memory_format=torch.contiguous_format

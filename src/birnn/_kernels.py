@@ -334,9 +334,9 @@ def run_pair(
         return_sequences: return every step's outputs (zero at masked steps), or each
             direction's output after the last step it reads.
         kernel: as in ``run``.
-        final_states: return the final states. With ``False`` and ``return_sequences``, the
-            call skips the work of putting them right (gathers under a mask) and returns
-            ``None`` for them.
+        final_states: return the final states. With ``False`` and ``return_sequences``, an
+            unmasked or right-padded call skips the work of putting them right (gathers under
+            a mask) and returns ``None`` for them; other masks still return them.
 
     Returns:
         ``(outputs, forward_final_states, backward_final_states)``; ``outputs`` is

@@ -499,3 +499,18 @@ def test_dtype_conversion_reaches_the_config():
     assert layer.get_config()["layer"]["config"]["dtype"] == "float64"
     restored = Bidirectional.from_config(layer.get_config())
     assert restored.forward_layer.dtype == torch.float64
+
+
+def test_return_state_set_after_the_first_call_returns_the_states():
+    x = torch.randn(2, 4, 5)
+    mask = torch.arange(4) < torch.tensor([[4], [2]])
+    layer = Bidirectional(GRU(3, return_sequences=True))
+    layer(x, mask=mask)
+    layer.return_state = True
+    output, forward_h, backward_h = layer(x, mask=mask)
+    twin = Bidirectional(GRU(3, return_sequences=True, return_state=True))
+    twin(x)
+    twin.set_weights(layer.get_weights())
+    expected = twin(x, mask=mask)
+    for got, want in zip((output, forward_h, backward_h), expected, strict=True):
+        torch.testing.assert_close(got, want)

@@ -316,3 +316,46 @@ def test_rnn_of_a_cell_keeps_its_activity_regularizer_in_its_config():
     rebuilt = RNN.from_config(config)
     rebuilt(torch.ones(2, 4, 5))
     assert len(rebuilt.losses) == 1
+
+
+class _Shift(torch.nn.Module):
+    def forward(self, weight):
+        return weight + 0.25
+
+
+@pytest.mark.parametrize("layer_class", [LSTM, GRU, SimpleRNN])
+@pytest.mark.parametrize("name", ["kernel", "recurrent_kernel", "bias"])
+def test_parametrized_weights_are_the_ones_every_path_computes_with(layer_class, name):
+    from torch.nn.utils import parametrize
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 4)
+    mask = torch.arange(5) < torch.tensor([[5], [2], [0]])
+    layers = {}
+    for use_fused in ("auto", False):
+        torch.manual_seed(1)
+        layer = layer_class(3, return_sequences=True, use_fused=use_fused)
+        layer(x)
+        parametrize.register_parametrization(layer.cell, name, _Shift())
+        layers[use_fused] = layer
+    fused, loop = layers["auto"](x, mask=mask), layers[False](x, mask=mask)
+    torch.testing.assert_close(fused, loop, atol=1e-6, rtol=1e-6)
+    torch.manual_seed(1)
+    plain = layer_class(3, return_sequences=True)
+    plain(x)
+    # The parametrization changed the numbers (its weight is the one used).
+    assert not torch.allclose(plain(x, mask=mask), fused)
+
+
+def test_a_bias_served_by_a_buffer_is_used():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 3)
+    layer = GRU(2, return_sequences=True)
+    reference = GRU(2, return_sequences=True, use_fused=False)
+    layer(x), reference(x)
+    reference.set_weights([w.detach().numpy() for w in layer.weights])
+    bias = layer.cell.bias.detach().clone() + 0.5
+    for module in (layer.cell, reference.cell):
+        del module._parameters["bias"]
+        module.register_buffer("bias", bias.clone())
+    torch.testing.assert_close(layer(x), reference(x), atol=1e-6, rtol=1e-6)

@@ -248,7 +248,8 @@ class _Cell(Layer):
             recurrent_masks = dropout_masks(
                 self._mask_count(), self.recurrent_dropout, (batch, self.units), x
             )
-        if input_masks is None and recurrent_masks is None and self._dropout_masks == (None, None):
+        drawn_input, drawn_recurrent = self._dropout_masks
+        if input_masks is recurrent_masks is drawn_input is drawn_recurrent is None:
             return  # nothing to reset (and a module attribute write is not free)
         self._dropout_masks = (input_masks, recurrent_masks)
 
@@ -306,9 +307,14 @@ class _Cell(Layer):
 
     def _weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """``(kernel, recurrent_kernel, bias)`` in Keras's layout, for ``_kernels``."""
-        # From the parameter dict: nn.Module's attribute fallback costs more, on every call.
+        # From the parameter dict when the weights are plain parameters (nn.Module's attribute
+        # lookup costs more, on every call); as attributes when a parametrization, pruning or a
+        # buffer serves them.
         parameters = self._parameters
-        return parameters["kernel"], parameters["recurrent_kernel"], parameters.get("bias")
+        kernel, recurrent_kernel = parameters.get("kernel"), parameters.get("recurrent_kernel")
+        if kernel is None or recurrent_kernel is None or "bias" not in parameters:
+            return self.kernel, self.recurrent_kernel, self.bias
+        return kernel, recurrent_kernel, parameters["bias"]
 
     def _kernel_mode(self) -> str | None:
         """The ``_kernels`` mode that computes this cell's math exactly, or ``None``."""

@@ -132,7 +132,7 @@ def run_torch_rnns(
         y = y_rev = x.new_zeros(x.shape[0], 0, units)
     elif mask is None or _kernels.pair_runs_masked(mode):
         outputs, _, _ = _kernels.run_pair(
-            mode, forward_weights, backward_weights, x, mask, None, None, True
+            mode, forward_weights, backward_weights, x, mask, None, None, True, final_states=False
         )
         y, y_rev = outputs.split(units, dim=-1)
     else:
