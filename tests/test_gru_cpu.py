@@ -160,3 +160,36 @@ def test_gradient_of_the_final_states_only():
     expected = torch.autograd.grad(expected_final.sum(), inputs)
     for grad, expected_grad in zip(grads, expected):
         torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
+def test_saved_tensor_hooks_and_checkpointing_reach_the_gates():
+    from torch.utils.checkpoint import checkpoint
+
+    from birnn.layers import GRU, Bidirectional
+
+    torch.manual_seed(0)
+    x = torch.randn(4, 6, 3)
+    mask = torch.arange(6) < torch.tensor([[6], [3], [1], [0]])
+    layer = Bidirectional(GRU(8, return_sequences=True))
+    layer(x)
+    weights = list(layer.parameters())
+
+    def gradients(run):
+        output = run()
+        return torch.autograd.grad((output * torch.linspace(-1, 1, 16)).sum(), weights)
+
+    expected = gradients(lambda: layer(x, mask=mask))
+    packed = []
+
+    def pack(tensor):
+        packed.append(tensor.numel())
+        return tensor.clone()  # as an offloading hook would: the backward gets a copy
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        hooked = gradients(lambda: layer(x, mask=mask))
+    checkpointed = gradients(lambda: checkpoint(layer, x, mask=mask, use_reentrant=False))
+    for got in (hooked, checkpointed):
+        for a, b in zip(got, expected, strict=True):
+            torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
+    # The gates of both directions, (2, time, batch, 4 * units) or wider, went through the hook.
+    assert max(packed) >= 2 * 6 * 4 * 4 * 8

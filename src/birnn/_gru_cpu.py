@@ -118,24 +118,28 @@ class _GRUSequence(torch.autograd.Function):
         inputs = _reading_order(x, len(weights) // 3)
         gates, states = _forward(inputs, initial, padding, weights)
         if training:
-            ctx.save_for_backward(states, x, initial, *weights, *inputs[1:])
-            # Not saved_tensors: the backward overwrites them (with the gates' gradients). So
-            # saved-tensor hooks (non-reentrant checkpointing, offloading) do not see them.
-            ctx.gates, ctx.padding = gates, padding
+            # The gates are saved like the rest, so that saved-tensor hooks (non-reentrant
+            # checkpointing, offloading) reach them too. The backward overwrites them with the
+            # gates' gradients through ``.data`` (outside autograd's version count, which would
+            # refuse a second backward); a second backward (retain_graph) recomputes them.
+            ctx.save_for_backward(states, x, initial, gates, *weights, *inputs[1:])
+            ctx.padding, ctx.gates_overwritten = padding, False
         return _outputs_in_time_order(states), states[:, -1].clone(
             memory_format=torch.contiguous_format
         )
 
     @staticmethod
     def backward(ctx, output_grad, final_grad):
-        states, x, initial, *rest = ctx.saved_tensors
+        states, x, initial, gates, *rest = ctx.saved_tensors
         directions = len(ctx.needs_input_grad[4:]) // 3
         weights, inputs = rest[: 3 * directions], [x, *rest[3 * directions :]]
         if torch.is_grad_enabled():
             return _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad)
-        gates, ctx.gates = ctx.gates, None
-        if gates is None:  # a second backward (retain_graph): the first overwrote the gates
+        if ctx.gates_overwritten:  # a second backward (retain_graph): the first overwrote them
             gates, _ = _forward(inputs, initial, ctx.padding, weights)
+        else:
+            gates = gates.data
+        ctx.gates_overwritten = True
         weight_grads, initial_grad, input_grad = _backward(
             inputs, gates, states, weights, output_grad, final_grad, ctx.needs_input_grad[0]
         )
