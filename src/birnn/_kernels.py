@@ -347,7 +347,8 @@ def run_pair(
     units = forward_weights[1].shape[0]
     lstm = mode == "LSTM"
     given_backward = backward_states is not None
-    if forward_states is None and backward_states is None:
+    zero_initial = forward_states is None and not given_backward
+    if zero_initial:
         # One zero tensor for h and c: the kernels do not write their initial states.
         states = [x.new_zeros(2, batch, units)] * (2 if lstm else 1)
     else:
@@ -388,7 +389,7 @@ def run_pair(
     if lstm:
         # The forward h is 0 over the padding, and so is the reverse h in an empty row.
         last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1))[:, 0, :units]
-        if forward_states is None and backward_states is None:
+        if zero_initial:
             # With zero initial states an empty row's h is 0 already (the gather reads padding).
             forward_final[0] = last
         else:

@@ -311,14 +311,12 @@ class Bidirectional(Wrapper):
         forward, backward = sides = (self.forward_layer, self.backward_layer)
         x, mask = forward._prepare_inputs(inputs, mask)
         backward._check_inputs(inputs)
-        directions = [
-            side._direction(x, mask, training, states)
-            for side, states in zip(sides, initial_states)
-        ]
-        if self.return_state:  # the wrapper's own flag, which may differ from its sides'
-            for direction in directions:
-                direction.wants_states = True
-        result = run_directions(directions)
+        result = run_directions(
+            [
+                side._direction(x, mask, training, states, self.return_state)
+                for side, states in zip(sides, initial_states)
+            ]
+        )
         for side, side_output, side_states in zip(sides, result.outputs, result.states):
             side._keep_states(side_states)
             if side.activity_regularizer is not None:  # on what the side itself returns

@@ -248,8 +248,7 @@ class _Cell(Layer):
             recurrent_masks = dropout_masks(
                 self._mask_count(), self.recurrent_dropout, (batch, self.units), x
             )
-        drawn_input, drawn_recurrent = self._dropout_masks
-        if input_masks is recurrent_masks is drawn_input is drawn_recurrent is None:
+        if all(m is None for m in (input_masks, recurrent_masks, *self._dropout_masks)):
             return  # nothing to reset (and a module attribute write is not free)
         self._dropout_masks = (input_masks, recurrent_masks)
 

@@ -293,7 +293,9 @@ class RNN(Layer):
             return x
         return x.to(self._dtype)
 
-    def _direction(self, x, mask, training, initial_state) -> Direction:
+    def _direction(
+        self, x, mask, training, initial_state, return_state: bool = False
+    ) -> Direction:
         """This call's direction for ``run_directions``: initial states and dropout masks.
 
         Args:
@@ -302,6 +304,8 @@ class RNN(Layer):
             mask: the mask from ``_prepare_inputs``.
             training: the call's ``training`` argument (``None`` follows ``self.training``).
             initial_state: the call's ``initial_state`` argument.
+            return_state: the caller returns the final states even if this layer does not
+                (a ``Bidirectional`` whose own ``return_state`` differs from its sides').
         """
         x = self._in_dtype(x)
         training = self.training if training is None else bool(training)
@@ -319,7 +323,7 @@ class RNN(Layer):
             zero_output_for_mask=self.zero_output_for_mask,
             training=training,
             use_fused=self.use_fused,
-            wants_states=self.return_state or self.stateful,
+            wants_states=return_state or self.return_state or self.stateful,
         )
 
     def _keep_states(self, states: list[torch.Tensor]) -> None:
