@@ -248,7 +248,9 @@ class _Cell(Layer):
             recurrent_masks = dropout_masks(
                 self._mask_count(), self.recurrent_dropout, (batch, self.units), x
             )
-        if all(m is None for m in (input_masks, recurrent_masks, *self._dropout_masks)):
+        drawn_input, drawn_recurrent = self._dropout_masks
+        nothing_drawn = drawn_input is None and drawn_recurrent is None
+        if nothing_drawn and input_masks is None and recurrent_masks is None:
             return  # nothing to reset (and a module attribute write is not free)
         self._dropout_masks = (input_masks, recurrent_masks)
 
