@@ -20,6 +20,7 @@ TOLERANCE = {"atol": 1e-5, "rtol": 1e-5}
 LAYERS = {
     "lstm": lambda units, **kw: LSTM(units, **kw),
     "gru": lambda units, **kw: GRU(units, **kw),
+    "gru_reset_before": lambda units, **kw: GRU(units, reset_after=False, **kw),
     "simple": lambda units, **kw: SimpleRNN(units, **kw),
     "simple_relu": lambda units, **kw: SimpleRNN(units, activation="relu", **kw),
 }
@@ -210,7 +211,7 @@ def test_single_layer_fused_matches_step_loop(
     assert_same(fused, loop)
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "gru_reset_before"])
 @pytest.mark.parametrize("masked", [False, True])
 def test_stateful_bidirectional_keeps_the_step_loop_states(kind, masked):
     generator = torch.Generator().manual_seed(0)
@@ -284,7 +285,8 @@ def test_input_dropout_runs_fused_per_direction_with_the_step_loop_masks():
         (lambda: Bidirectional(LSTM(3, dropout=0.5)), False, False, [True]),
         (lambda: Bidirectional(LSTM(3, dropout=0.5)), True, False, [False, False]),
         (lambda: Bidirectional(LSTM(3, recurrent_dropout=0.5)), True, False, []),
-        (lambda: Bidirectional(GRU(3, reset_after=False)), False, False, []),
+        (lambda: Bidirectional(GRU(3, reset_after=False)), False, False, [True]),
+        (lambda: Bidirectional(GRU(3, reset_after=False)), True, True, [True]),
         (
             lambda: Bidirectional(LSTM(3), backward_layer=LSTM(4, go_backwards=True)),
             False,
@@ -316,6 +318,8 @@ def test_one_kernel_call_runs_both_directions_when_the_layers_allow(
         (lambda fused: SimpleRNN(3, activation="relu", use_fused=fused), False, [False]),
         (lambda fused: Bidirectional(LSTM(3, use_fused=fused)), False, [True]),
         (lambda fused: Bidirectional(GRU(3, dropout=0.5, use_fused=fused)), True, [False, False]),
+        (lambda fused: GRU(3, reset_after=False, use_fused=fused), True, [False]),
+        (lambda fused: Bidirectional(GRU(3, reset_after=False, use_fused=fused)), False, [True]),
     ],
 )
 def test_use_fused_true_runs_the_kernel_and_false_the_step_loop(make_layer, training, expected):
@@ -333,7 +337,6 @@ def test_use_fused_true_runs_the_kernel_and_false_the_step_loop(make_layer, trai
 @pytest.mark.parametrize(
     ("make_layer", "training", "received"),
     [
-        (lambda: GRU(3, reset_after=False, use_fused=True), False, "reset_after=False"),
         (
             lambda: LSTM(3, recurrent_activation="hard_sigmoid", use_fused=True),
             False,
@@ -346,19 +349,6 @@ def test_use_fused_true_runs_the_kernel_and_false_the_step_loop(make_layer, trai
             True,
             "activation='relu'",
         ),
-        (
-            lambda: Bidirectional(GRU(3, reset_after=False, use_fused=True)),
-            False,
-            "reset_after=False",
-        ),
-        (
-            lambda: Bidirectional(
-                GRU(3, reset_after=False),
-                backward_layer=GRU(3, go_backwards=True, use_fused=True, reset_after=False),
-            ),
-            False,
-            "reset_after=False",
-        ),
     ],
 )
 def test_use_fused_true_refuses_what_no_kernel_computes(make_layer, training, received):
@@ -367,6 +357,30 @@ def test_use_fused_true_refuses_what_no_kernel_computes(make_layer, training, re
         layer(torch.randn(2, 5, 4), training=training)
     expected, _, actual = str(error.value).partition("Received: ")
     assert "Expected: " in expected and received in actual
+
+
+@pytest.mark.parametrize(
+    "make_layer",
+    [
+        lambda fused: GRU(3, reset_after=False, use_fused=fused),
+        lambda fused: Bidirectional(GRU(3, reset_after=False, use_fused=fused)),
+        lambda fused: Bidirectional(
+            GRU(3, reset_after=False),
+            backward_layer=GRU(3, go_backwards=True, use_fused=fused, reset_after=False),
+        ),
+    ],
+)
+def test_gru_reset_before_runs_the_step_loop_where_birnns_kernel_does_not(make_layer):
+    # Only birnn's CPU kernel computes reset_after=False; under autocast it does not run.
+    x = torch.randn(2, 5, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with kernel_calls() as calls:
+            make_layer("auto")(x)
+        assert calls == []
+        with pytest.raises(ValueError, match="use_fused=True") as error:
+            make_layer(True)(x)
+    expected, _, actual = str(error.value).partition("Received: ")
+    assert "Expected: " in expected and "reset_after=False" in actual
 
 
 def test_use_fused_true_with_recurrent_dropout_runs_fused_at_inference():

@@ -18,6 +18,7 @@ def make_case(
     padded=False,
     dtype=torch.float64,
     seed=0,
+    reset_after=True,
 ):
     generator = torch.Generator().manual_seed(seed)
 
@@ -29,17 +30,18 @@ def make_case(
     # Stored like the cells' weights: (gates * units, features) memory order.
     kernels = [randn(3 * units, features).t() for _ in range(directions)]
     recurrent = [randn(3 * units, units, scale=0.5).t() for _ in range(directions)]
-    biases = [randn(2, 3 * units) for _ in range(directions)] if bias else None
+    bias_shape = (2, 3 * units) if reset_after else (3 * units,)
+    biases = [randn(*bias_shape) for _ in range(directions)] if bias else None
     padding = None
     if padded:
         lengths = torch.randint(0, time + 1, (batch,), generator=generator)
         lengths[0] = time
         padding = torch.arange(time).unsqueeze(1) >= lengths
-    return x, initial, kernels, recurrent, biases, padding
+    return x, initial, kernels, recurrent, biases, padding, reset_after
 
 
 def flat_inputs(case):
-    x, initial, kernels, recurrent, biases, _ = case
+    x, initial, kernels, recurrent, biases, *_ = case
     return [x, initial, *kernels, *recurrent, *(biases or [])]
 
 
@@ -61,8 +63,9 @@ def loss(outputs, final):
 @pytest.mark.parametrize("directions", [1, 2])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("padded", [False, True])
-def test_outputs_and_gradients_equal_the_reference(directions, bias, padded):
-    case = make_case(directions=directions, bias=bias, padded=padded)
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_outputs_and_gradients_equal_the_reference(directions, bias, padded, reset_after):
+    case = make_case(directions=directions, bias=bias, padded=padded, reset_after=reset_after)
     outputs, final = gru_sequence(*case)
     expected_outputs, expected_final = reference_gru_sequence(*case)
     torch.testing.assert_close(outputs, expected_outputs, rtol=1e-12, atol=1e-12)
@@ -70,8 +73,9 @@ def test_outputs_and_gradients_equal_the_reference(directions, bias, padded):
     assert_gradients_match_the_reference(case, outputs, final)
 
 
-def test_backward_over_several_chunks_of_steps():
-    case = make_case(time=21, batch=40, features=3, units=4, padded=True)
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_backward_over_several_chunks_of_steps(reset_after):
+    case = make_case(time=21, batch=40, features=3, units=4, padded=True, reset_after=reset_after)
     assert_gradients_match_the_reference(case)
 
 
@@ -81,18 +85,29 @@ def test_one_input_feature_or_unit(features):
     assert_gradients_match_the_reference(case)
 
 
-def test_padding_carries_the_state_unchanged():
-    x, initial, kernels, recurrent, biases, _ = make_case(dtype=torch.float32)
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_padding_carries_the_state_unchanged(reset_after):
+    case = make_case(dtype=torch.float32, reset_after=reset_after)
+    x, initial, kernels, recurrent, biases, _, _ = case
     padding = torch.ones(5, 3, dtype=torch.bool)
-    outputs, final = gru_sequence(x, initial, kernels, recurrent, biases, padding)
+    outputs, final = gru_sequence(x, initial, kernels, recurrent, biases, padding, reset_after)
     assert torch.equal(final, initial.detach())
     assert torch.equal(outputs[:, :, :3], initial[0].detach().expand(5, 3, 3))
 
 
 @pytest.mark.parametrize("directions", [1, 2])
-def test_float64_gradcheck(directions):
-    case = make_case(time=4, batch=2, features=3, units=2, directions=directions, padded=True)
-    x, initial, kernels, recurrent, biases, padding = case
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_float64_gradcheck(directions, reset_after):
+    case = make_case(
+        time=4,
+        batch=2,
+        features=3,
+        units=2,
+        directions=directions,
+        padded=True,
+        reset_after=reset_after,
+    )
+    padding = case[5]
 
     def function(x, initial, *weights):
         return gru_sequence(
@@ -102,18 +117,26 @@ def test_float64_gradcheck(directions):
             list(weights[directions : 2 * directions]),
             list(weights[2 * directions :]),
             padding,
+            reset_after,
         )
 
     assert torch.autograd.gradcheck(function, flat_inputs(case))
 
 
-def test_float64_gradgradcheck_replays_the_forward():
-    case = make_case(time=3, batch=2, features=2, units=2, padded=True)
-    x, initial, kernels, recurrent, biases, padding = case
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_float64_gradgradcheck_replays_the_forward(reset_after):
+    case = make_case(time=3, batch=2, features=2, units=2, padded=True, reset_after=reset_after)
+    padding = case[5]
 
     def function(x, initial, *weights):
         return gru_sequence(
-            x, initial, list(weights[:2]), list(weights[2:4]), list(weights[4:]), padding
+            x,
+            initial,
+            list(weights[:2]),
+            list(weights[2:4]),
+            list(weights[4:]),
+            padding,
+            reset_after,
         )
 
     assert torch.autograd.gradgradcheck(function, flat_inputs(case))
@@ -130,7 +153,7 @@ def test_backward_twice_with_retain_graph():
 
 
 def test_inference_uses_the_updated_weights():
-    x, initial, kernels, recurrent, biases, _ = make_case()
+    x, initial, kernels, recurrent, biases, *_ = make_case()
     with torch.no_grad():
         before, _ = gru_sequence(x, initial, kernels, recurrent, biases)
         kernels[0].add_(0.5)
@@ -140,19 +163,22 @@ def test_inference_uses_the_updated_weights():
     torch.testing.assert_close(after, expected, rtol=1e-12, atol=1e-12)
 
 
-def test_long_sequence_over_several_chunks_of_projections_and_factors():
-    case = make_case(time=300, batch=4, features=2, units=2, padded=True)
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_long_sequence_over_several_chunks_of_projections_and_factors(reset_after):
+    case = make_case(time=300, batch=4, features=2, units=2, padded=True, reset_after=reset_after)
     assert_gradients_match_the_reference(case)
 
 
-def test_rows_a_cache_line_apart_give_the_same_gradients():
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_rows_a_cache_line_apart_give_the_same_gradients(reset_after):
     # 4 * 16 float64 units are 512 bytes: the gates' rows are padded.
-    case = make_case(time=9, batch=5, features=3, units=16, padded=True)
+    case = make_case(time=9, batch=5, features=3, units=16, padded=True, reset_after=reset_after)
     assert_gradients_match_the_reference(case)
 
 
-def test_gradient_of_the_final_states_only():
-    case = make_case(time=7, batch=3, units=4)
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gradient_of_the_final_states_only(reset_after):
+    case = make_case(time=7, batch=3, units=4, reset_after=reset_after)
     _, final = gru_sequence(*case)
     _, expected_final = reference_gru_sequence(*case)
     inputs = flat_inputs(case)
@@ -162,7 +188,8 @@ def test_gradient_of_the_final_states_only():
         torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
 
 
-def test_saved_tensor_hooks_and_checkpointing_reach_the_gates():
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_saved_tensor_hooks_and_checkpointing_reach_the_gates(reset_after):
     from torch.utils.checkpoint import checkpoint
 
     from birnn.layers import GRU, Bidirectional
@@ -170,7 +197,7 @@ def test_saved_tensor_hooks_and_checkpointing_reach_the_gates():
     torch.manual_seed(0)
     x = torch.randn(4, 6, 3)
     mask = torch.arange(6) < torch.tensor([[6], [3], [1], [0]])
-    layer = Bidirectional(GRU(8, return_sequences=True))
+    layer = Bidirectional(GRU(8, return_sequences=True, reset_after=reset_after))
     layer(x)
     weights = list(layer.parameters())
 

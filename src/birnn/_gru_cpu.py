@@ -1,4 +1,4 @@
-"""birnn's own CPU kernel for Keras's GRU (``reset_after=True``, tanh and sigmoid).
+"""birnn's own CPU kernel for Keras's GRU (tanh and sigmoid, ``reset_after`` either way).
 
 PyTorch's CPU GRU is a loop of ATen ops that runs one direction after the other.
 This kernel runs one or two directions in one pass, tensors in and tensors out,
@@ -19,7 +19,9 @@ on the cells' own weight tensors (no copy of them is made):
 
 Each step's row of the gates' buffer is ``[a_n | z | r | g_n]`` (each ``units``
 wide): ``a_n`` the candidate's pre-activation, ``g_n = h_prev @ recurrent_kernel_h
-+ recurrent_bias_h``. The candidate uses ``tanh(a) = 2 sigmoid(2a) - 1`` (sigmoid is
++ recurrent_bias_h``. With ``reset_after=False`` (Keras's original GRU, where the reset
+gate scales the state before its matmul) the last part is ``r * h_prev`` instead, and a
+step runs two GEMMs per direction: ``z, r`` first, then the candidate's. The candidate uses ``tanh(a) = 2 sigmoid(2a) - 1`` (sigmoid is
 several times faster than tanh on CPU), so ``a_n`` is kept doubled (exact). Rows
 whose width is a multiple of 512 bytes lie a cache line further apart: rows a power of
 two apart collide in the cache's sets and slow the GEMMs that read or write them.
@@ -31,7 +33,7 @@ no gradient flows there.
 
 Gates are in Keras's order ``z, r, h``; weights are the cells' own tensors
 (``kernel (features, 3 * units)``, ``recurrent_kernel (units, 3 * units)``, ``bias
-(2, 3 * units)``).
+(2, 3 * units)``, or ``(3 * units,)`` with ``reset_after=False``).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def gru_sequence(
     recurrent_kernels: list[torch.Tensor],
     biases: list[torch.Tensor] | None,
     padding: torch.Tensor | None = None,
+    reset_after: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Runs a GRU over time-major ``x``: the first direction from the first step, the
     second (if any) from the last.
@@ -82,8 +85,11 @@ def gru_sequence(
         initial: ``(directions, batch, units)`` initial states.
         kernels: per direction, ``(features, 3 * units)``.
         recurrent_kernels: per direction, ``(units, 3 * units)``.
-        biases: per direction, ``(2, 3 * units)`` (input bias, recurrent bias), or ``None``.
+        biases: per direction, ``(2, 3 * units)`` (input bias, recurrent bias), or
+            ``(3 * units,)`` with ``reset_after=False``; or ``None``.
         padding: optional bool ``(time, batch)``; ``True`` where the state passes unchanged.
+        reset_after: Keras's ``reset_after``: the reset gate scales the candidate's
+            recurrent term (``True``) or the state before its matmul (``False``).
 
     Returns:
         ``(outputs (time, batch, directions * units), final (directions, batch, units))``;
@@ -103,7 +109,7 @@ def gru_sequence(
         training = torch.is_grad_enabled() and any(
             t is not None and t.requires_grad for t in tensors
         )
-        return _GRUSequence.apply(x, initial, padding, training, *tensors[2:])
+        return _GRUSequence.apply(x, initial, padding, training, reset_after, *tensors[2:])
 
 
 _PROFILER_NAMES = {1: "birnn::gru", 2: "birnn::gru_bidirectional"}
@@ -114,16 +120,16 @@ class _GRUSequence(torch.autograd.Function):
     graph of the gradients is asked for (``create_graph=True``), a differentiable replay."""
 
     @staticmethod
-    def forward(ctx, x, initial, padding, training, *weights):
+    def forward(ctx, x, initial, padding, training, reset_after, *weights):
         inputs = _reading_order(x, len(weights) // 3)
-        gates, states = _forward(inputs, initial, padding, weights)
+        gates, states = _forward(inputs, initial, padding, weights, reset_after)
         if training:
             # The gates are saved like the rest, so that saved-tensor hooks (non-reentrant
             # checkpointing, offloading) reach them too. The backward overwrites them with the
             # gates' gradients through ``.data`` (outside autograd's version count, which would
             # refuse a second backward); a second backward (retain_graph) recomputes them.
             ctx.save_for_backward(states, x, initial, gates, *weights, *inputs[1:])
-            ctx.padding, ctx.gates_overwritten = padding, False
+            ctx.padding, ctx.reset_after, ctx.gates_overwritten = padding, reset_after, False
         return _outputs_in_time_order(states), states[:, -1].clone(
             memory_format=torch.contiguous_format
         )
@@ -131,19 +137,30 @@ class _GRUSequence(torch.autograd.Function):
     @staticmethod
     def backward(ctx, output_grad, final_grad):
         states, x, initial, gates, *rest = ctx.saved_tensors
-        directions = len(ctx.needs_input_grad[4:]) // 3
+        directions = len(ctx.needs_input_grad[_WEIGHTS:]) // 3
         weights, inputs = rest[: 3 * directions], [x, *rest[3 * directions :]]
         if torch.is_grad_enabled():
             return _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad)
         if ctx.gates_overwritten:  # a second backward (retain_graph): the first overwrote them
-            gates, _ = _forward(inputs, initial, ctx.padding, weights)
+            gates, _ = _forward(inputs, initial, ctx.padding, weights, ctx.reset_after)
         else:
             gates = gates.data
         ctx.gates_overwritten = True
         weight_grads, initial_grad, input_grad = _backward(
-            inputs, gates, states, weights, output_grad, final_grad, ctx.needs_input_grad[0]
+            inputs,
+            gates,
+            states,
+            weights,
+            output_grad,
+            final_grad,
+            ctx.needs_input_grad[0],
+            ctx.reset_after,
         )
-        return (input_grad, initial_grad, None, None, *weight_grads)
+        return (input_grad, initial_grad, None, None, None, *weight_grads)
+
+
+# The position of the first weight among ``_GRUSequence.forward``'s inputs.
+_WEIGHTS = 5
 
 
 def _reading_order(x: torch.Tensor, directions: int) -> list[torch.Tensor]:
@@ -198,24 +215,27 @@ class _StateGrads:
         return chunk  # zeros without the outputs' gradient
 
 
-def _forward(inputs, initial, padding, weights):
+def _forward(inputs, initial, padding, weights, reset_after=True):
     """The gates of every step and the states, ``initial`` first.
 
     Per step ``h = lerp(n, h_prev, z)``, ``n = tanh(a_n)``, ``a_n = x_n + r * g_n``, with
     ``z, r`` the sigmoids of ``x_z + h_prev @ recurrent_kernel_z`` (and ``r``'s), ``x``
-    the input projection with its biases. The steps are projected a chunk at a time, just
+    the input projection with its biases; with ``reset_after=False``, ``a_n = x_n + (r *
+    h_prev) @ recurrent_kernel_h``. The steps are projected a chunk at a time, just
     before they run, so that their gates are still in cache when the steps read them.
 
     Returns:
         ``(gates (directions, time, batch, 4 * units), states (directions, time + 1, batch,
-        units))`` in reading order; each step's gates row is ``[n | z | r | g_n]`` once the
-        step has run (``n`` the candidate, after its activation).
+        units))`` in reading order; each step's gates row is ``[n | z | r | g_n]`` (``[n |
+        z | r | r * h_prev]`` with ``reset_after=False``) once the step has run (``n`` the
+        candidate, after its activation).
     """
     directions = len(inputs)
     time, batch, _ = inputs[0].shape
     units = weights[directions].shape[0]
     projections = [
-        _Projection(weights[d], weights[2 * directions + d], units) for d in range(directions)
+        _Projection(weights[d], weights[2 * directions + d], units, reset_after)
+        for d in range(directions)
     ]
     gates = _gates_buffer(inputs[0], directions, time, batch, units)
     padded = None
@@ -230,11 +250,25 @@ def _forward(inputs, initial, padding, weights):
     )
     zr_steps = gates[..., units : 3 * units].unbind(1)
     state_steps = states.unbind(1)
+    recurrent_kernels = weights[directions : 2 * directions]
     # Per direction: each step's state and the gates' columns its GEMM accumulates into.
-    recurrent_steps = [
-        (states[d].unbind(0), gates[d, ..., units:].unbind(0), weights[directions + d])
-        for d in range(directions)
-    ]
+    if reset_after:
+        recurrent_steps = [
+            (states[d].unbind(0), gates[d, ..., units:].unbind(0), recurrent_kernels[d])
+            for d in range(directions)
+        ]
+    else:
+        recurrent_steps = [
+            (states[d].unbind(0), gates[d, ..., units : 3 * units].unbind(0), kernel[:, : 2 * units])
+            for d, kernel in enumerate(recurrent_kernels)
+        ]
+        # Per direction: each step's candidate columns, its r * h_prev and their kernel.
+        candidate_rows = [
+            (gates[d, ..., :units].unbind(0), inner_steps_d.unbind(0), kernel[:, 2 * units :])
+            for d, (inner_steps_d, kernel) in enumerate(
+                zip(gates[..., 3 * units :], recurrent_kernels)
+            )
+        ]
     minus_one = states.new_full((), -1.0)
     chunk = _steps(_PROJECT_ROWS, batch)
     for start in range(0, time, chunk):
@@ -249,9 +283,15 @@ def _forward(inputs, initial, padding, weights):
             for state_rows, gate_rows, recurrent_kernel in recurrent_steps:
                 gate_rows[t].addmm_(state_rows[t], recurrent_kernel)
             zr_steps[t].sigmoid_()
-            # tanh(a) = 2 sigmoid(2a) - 1; x_n is doubled already (_Projection). One add
-            # with a tensor -1 costs a third of mul_(2.0).sub_(1.0) with Python numbers.
-            candidate = candidate_steps[t].addcmul_(r_steps[t], inner_steps[t], value=2.0)
+            if reset_after:
+                # tanh(a) = 2 sigmoid(2a) - 1; x_n is doubled already (_Projection). One add
+                # with a tensor -1 costs a third of mul_(2.0).sub_(1.0) with Python numbers.
+                candidate = candidate_steps[t].addcmul_(r_steps[t], inner_steps[t], value=2.0)
+            else:
+                torch.mul(r_steps[t], state_steps[t], out=inner_steps[t])  # r * h_prev
+                for candidate_rows_d, reset_states, kernel_h in candidate_rows:
+                    candidate_rows_d[t].addmm_(reset_states[t], kernel_h, alpha=2.0)
+                candidate = candidate_steps[t]
             torch.add(minus_one, candidate.sigmoid_(), alpha=2.0, out=candidate)
             torch.lerp(candidate, state_steps[t], z_steps[t], out=state_steps[t + 1])
     return gates, states
@@ -283,16 +323,21 @@ def _steps(rows: int, batch: int) -> int:
 
 class _Projection:
     """One direction's input projection, written into its steps' gates ``[2 x_n | x_z | x_r
-    | g_n]``, with ``g_n`` set to the recurrent bias (each step adds the rest)."""
+    | g_n]``, with ``g_n`` set to the recurrent bias (each step adds the rest); with
+    ``reset_after=False``, into ``[2 x_n | x_z | x_r]`` (one bias, ``(3 * units,)``)."""
 
-    def __init__(self, kernel, bias, units):
-        if bias is None:
-            bias = kernel.new_zeros(2, 3 * units)
-        input_bias, recurrent_bias = bias
+    def __init__(self, kernel, bias, units, reset_after=True):
         self.units = units
         self.kernel_zr, self.kernel_n = kernel[:, : 2 * units], kernel[:, 2 * units :]
-        self.bias_zr = input_bias[: 2 * units] + recurrent_bias[: 2 * units]
-        self.bias_n, self.bias_g = input_bias[2 * units :], recurrent_bias[2 * units :]
+        if bias is None:
+            bias = kernel.new_zeros(2 if reset_after else 1, 3 * units)
+        if reset_after:
+            input_bias, recurrent_bias = bias
+            self.bias_zr = input_bias[: 2 * units] + recurrent_bias[: 2 * units]
+            self.bias_n, self.bias_g = input_bias[2 * units :], recurrent_bias[2 * units :]
+        else:
+            bias = bias.reshape(3 * units)
+            self.bias_zr, self.bias_n, self.bias_g = bias[: 2 * units], bias[2 * units :], None
 
     def write(self, gates, x):
         """``gates`` ``(steps, batch, 4 * units)`` from ``x`` ``(steps, batch, features)``."""
@@ -302,10 +347,13 @@ class _Projection:
         x = x.reshape(steps * batch, features)
         torch.addmm(self.bias_zr, x, self.kernel_zr, out=rows[:, units : 3 * units])
         torch.addmm(self.bias_n, x, self.kernel_n, beta=2, alpha=2, out=rows[:, :units])
-        rows[:, 3 * units :] = self.bias_g
+        if self.bias_g is not None:
+            rows[:, 3 * units :] = self.bias_g
 
 
-def _backward(inputs, gates, states, weights, output_grad, final_grad, needs_input_grad):
+def _backward(
+    inputs, gates, states, weights, output_grad, final_grad, needs_input_grad, reset_after=True
+):
     """Backward through time, every direction at once, a chunk of steps at a time.
 
     With ``h = lerp(n, h_prev, z)``, ``n = tanh(a_n)``, ``a_n = x_n + r * g_n`` and ``g =
@@ -317,12 +365,18 @@ def _backward(inputs, gates, states, weights, output_grad, final_grad, needs_inp
     recurrent_kernel.T`` to the previous state's gradient; the chunk's gate gradients then
     add their terms to the weight gradients (``_WeightGrads``).
 
+    With ``reset_after=False`` (``a_n = x_n + (r * h_prev) @ recurrent_kernel_h``), the
+    factors of ``a_n`` and ``a_z`` are the same; ``r * h_prev``'s gradient ``d_rh = da_n @
+    recurrent_kernel_h.T`` needs a GEMM of the step first, and ``a_r``'s gradient is
+    ``d_rh`` times ``h_prev r (1 - r)``; the previous state's gradient also gains ``d_rh r``.
+
     Args:
         inputs: per direction, ``(time, batch, features)`` in reading order.
         gates, states: from ``_forward``; ``gates`` is overwritten.
         weights: the kernels, recurrent kernels and biases, per direction.
         output_grad, final_grad: the outputs' and the final states' gradients (or ``None``).
         needs_input_grad: also return the inputs' gradient.
+        reset_after: as in ``gru_sequence``.
 
     Returns:
         ``(weight_grads, initial_grad (directions, batch, units), input_grad (time, batch,
@@ -332,13 +386,20 @@ def _backward(inputs, gates, states, weights, output_grad, final_grad, needs_inp
     directions, time, batch, width = gates.shape
     units = width // 4
     kernels, recurrent_kernels = weights[:directions], weights[directions : 2 * directions]
-    weight_grads = _WeightGrads(inputs, states, weights)
+    weight_grads = _WeightGrads(inputs, states, weights, reset_after)
     chunk = _steps(_FACTOR_ROWS, batch)
     state_grads = _StateGrads(output_grad, final_grad, states, chunk)
     kept_update = gates.new_empty(directions, min(chunk, time), batch, units)
     work = torch.empty_like(kept_update)
     one = gates.new_ones(())
-    transposed = [k.t() for k in recurrent_kernels]
+    if reset_after:
+        transposed = [k.t() for k in recurrent_kernels]
+    else:
+        kept_reset = torch.empty_like(kept_update)
+        transposed = [k[:, : 2 * units].t() for k in recurrent_kernels]
+        transposed_h = [k[:, 2 * units :].t() for k in recurrent_kernels]
+        reset_state_grad = gates.new_empty(directions, batch, units)
+        reset_state_grad_rows = reset_state_grad.unbind(0)
     # The state's gradient alternates between two buffers; their views are made once.
     buffers = [state_grads.last, torch.empty_like(state_grads.last)]
     views = [(b, b.unsqueeze(2), b.unbind(0)) for b in buffers]
@@ -357,22 +418,39 @@ def _backward(inputs, gates, states, weights, output_grad, final_grad, needs_inp
         torch.addcmul(one, activation, activation, value=-1.0, out=activation)
         activation.addcmul_(activation, z, value=-1.0)
         torch.mul(scratch, z, out=update).addcmul_(update, z, value=-1.0)
-        torch.mul(activation, reset, out=scratch)
-        torch.addcmul(scratch, scratch, reset, value=-1.0, out=reset).mul_(inner)
-        inner.copy_(scratch)
+        factors = block.view(directions, steps, batch, 4, units)
+        if reset_after:
+            torch.mul(activation, reset, out=scratch)
+            torch.addcmul(scratch, scratch, reset, value=-1.0, out=reset).mul_(inner)
+            inner.copy_(scratch)
+        else:
+            r = kept_reset[:, :steps].copy_(reset)
+            torch.addcmul(reset, reset, reset, value=-1.0, out=reset).mul_(states[:, start:stop])
+            factors = factors[..., :2, :]  # those of a_n and a_z; a_r's waits for d_rh
+            candidate_grads = [block[d, ..., :units].unbind(0) for d in range(directions)]
+            r_steps, r_factors = r.unbind(1), reset.unbind(1)
 
-        step_factors = block.view(directions, steps, batch, 4, units).unbind(1)
-        step_grads = [block[d, ..., units:].unbind(0) for d in range(directions)]
+        step_factors = factors.unbind(1)
+        step_grads = [
+            block[d, ..., units : (4 if reset_after else 3) * units].unbind(0)
+            for d in range(directions)
+        ]
         z_steps = z.unbind(1)
         for t in range(steps - 1, -1, -1):
             dh, dh_per_gate, _ = views[current]
             current ^= 1
             previous, _, previous_rows = views[current]
             step_factors[t].mul_(dh_per_gate)
+            if not reset_after:
+                for d in range(directions):
+                    torch.mm(candidate_grads[d][t], transposed_h[d], out=reset_state_grad_rows[d])
+                r_factors[t].mul_(reset_state_grad)
             if start + t > 0:
                 torch.addcmul(outside[t - first], dh, z_steps[t], out=previous)
             else:
                 torch.mul(dh, z_steps[0], out=previous)
+            if not reset_after:
+                previous.addcmul_(reset_state_grad, r_steps[t])
             for d in range(directions):
                 previous_rows[d].addmm_(step_grads[d][t], transposed[d])
 
@@ -392,9 +470,10 @@ class _WeightGrads:
     gate gradients are still in cache, in the weights' own memory layouts (gradient
     accumulation takes them without a copy)."""
 
-    def __init__(self, inputs, states, weights):
+    def __init__(self, inputs, states, weights, reset_after=True):
         directions = len(inputs)
         self.inputs, self.states, self.directions = inputs, states, directions
+        self.reset_after = reset_after
         self.kernels = [
             torch.empty_like(k, memory_format=torch.preserve_format) for k in weights[:directions]
         ]
@@ -407,15 +486,21 @@ class _WeightGrads:
 
     def add(self, block, start, stop):
         """Adds steps ``start`` to ``stop - 1``, whose gate gradients ``block``, ``(directions,
-        steps, batch, 4 * units)`` ``[da_n | da_z | da_r | dg_n]``, become ``[da_n | da_z |
-        da_r | da_n]``."""
+        steps, batch, 4 * units)`` ``[da_n | da_z | da_r | dg_n]`` (``[da_n | da_z | da_r | r
+        * h_prev]`` with ``reset_after=False``), become ``[da_n | da_z | da_r | da_n]``."""
         directions, steps, batch, width = block.shape
         units = width // 4
         rows = block.view(directions, steps * batch, width)
         first = stop == self.inputs[0].shape[0]
         for d in range(directions):
-            h_prev = self.states[d, start:stop].reshape(steps * batch, units)
-            _add_product(self.recurrent_kernels[d], h_prev.t(), rows[d, :, units:], first)
+            h_prev = self.states[d, start:stop].reshape(steps * batch, units).t()
+            grad = self.recurrent_kernels[d]
+            if self.reset_after:
+                _add_product(grad, h_prev, rows[d, :, units:], first)
+            else:
+                _add_product(grad[:, : 2 * units], h_prev, rows[d, :, units : 3 * units], first)
+                reset_states = rows[d, :, 3 * units :].t()
+                _add_product(grad[:, 2 * units :], reset_states, rows[d, :, :units], first)
         if self.biases is not None:
             sums = rows.sum(dim=1)
             self.sums = sums if first else self.sums.add_(sums)
@@ -436,17 +521,24 @@ class _WeightGrads:
 
 
 def _add_product(out, a, b, first):
-    """``out = a @ b`` if ``first``, else ``out += a @ b``."""
-    if first:
+    """``out = a @ b`` if ``first``, else ``out += a @ b``; ``out`` may be a view."""
+    if not first:
+        out.addmm_(a, b)
+    elif out.is_contiguous():
         torch.mm(a, b, out=out)
     else:
-        out.addmm_(a, b)
+        out.addmm_(a, b, beta=0.0)  # beta 0 ignores out's values, even NaN
 
 
 def _bias_grad(sums: torch.Tensor, bias: torch.Tensor, units: int) -> torch.Tensor:
-    """``(2, 3 * units)``, the input and recurrent biases' gradients, from the column sums of
-    the gate gradients ``[da_n | da_z | da_r | dg_n]``."""
+    """The bias's gradient from the column sums of the gate gradients ``[da_n | da_z | da_r
+    | dg_n]``: ``(2, 3 * units)``, the input and recurrent biases', or ``(3 * units,)`` for
+    the one bias of ``reset_after=False`` (whose sums' last part is unused)."""
     grad = torch.empty_like(bias, memory_format=torch.preserve_format)
+    if bias.dim() == 1:
+        grad[: 2 * units] = sums[units : 3 * units]
+        grad[2 * units :] = sums[:units]
+        return grad
     grad[:, : 2 * units] = sums[units : 3 * units]
     grad[0, 2 * units :] = sums[:units]
     grad[1, 2 * units :] = sums[3 * units :]
@@ -465,6 +557,7 @@ def _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad):
             weights[directions : 2 * directions],
             None if weights[-1] is None else weights[2 * directions :],
             ctx.padding,
+            ctx.reset_after,
         )
         pairs = [(o, g) for o, g in ((outputs, output_grad), (final, final_grad)) if g is not None]
         wanted = [
@@ -477,30 +570,40 @@ def _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad):
             create_graph=True,
             allow_unused=True,
         )
-    result = [None] * (len(inputs) + 2)  # padding and training take no gradient
+    # padding, training and reset_after take no gradient
+    result = [None] * (len(inputs) + _WEIGHTS - 2)
     for i, grad in zip(wanted, grads):
-        result[i if i < 2 else i + 2] = grad
+        result[i if i < 2 else i + _WEIGHTS - 2] = grad
     return tuple(result)
 
 
-def reference_gru_sequence(x, initial, kernels, recurrent_kernels, biases, padding=None):
+def reference_gru_sequence(
+    x, initial, kernels, recurrent_kernels, biases, padding=None, reset_after=True
+):
     """``gru_sequence`` in plain differentiable ops, one step at a time (its reference)."""
     outputs, finals = [], []
     for d, (kernel, recurrent_kernel) in enumerate(zip(kernels, recurrent_kernels)):
         steps = x if d == 0 else x.flip(0)
         skip = None if padding is None else (padding if d == 0 else padding.flip(0))
-        bias = None if biases is None else biases[d]
+        bias = None if biases is None else biases[d].reshape(-1, kernel.shape[1])
         projected = steps @ kernel if bias is None else steps @ kernel + bias[0]
         units = recurrent_kernel.shape[0]
         h = initial[d]
         states = []
         for t in range(steps.shape[0]):
-            inner = h @ recurrent_kernel if bias is None else h @ recurrent_kernel + bias[1]
             x_z, x_r, x_h = projected[t].split(units, dim=-1)
-            h_z, h_r, h_h = inner.split(units, dim=-1)
+            if reset_after:
+                inner = h @ recurrent_kernel if bias is None else h @ recurrent_kernel + bias[1]
+                h_z, h_r, h_h = inner.split(units, dim=-1)
+            else:
+                h_z, h_r = (h @ recurrent_kernel[:, : 2 * units]).split(units, dim=-1)
             z = torch.sigmoid(x_z + h_z)
             r = torch.sigmoid(x_r + h_r)
-            new = torch.lerp(torch.tanh(x_h + r * h_h), h, z)
+            if reset_after:
+                candidate = torch.tanh(x_h + r * h_h)
+            else:
+                candidate = torch.tanh(x_h + (r * h) @ recurrent_kernel[:, 2 * units :])
+            new = torch.lerp(candidate, h, z)
             h = new if skip is None else torch.where(skip[t].unsqueeze(-1), h, new)
             states.append(h)
         sequence = torch.stack(states)

@@ -2,7 +2,8 @@
 
 This module knows the kernels and the weight layout, and nothing of layers: every
 function takes a ``mode`` (PyTorch's names: ``"LSTM"``, ``"GRU"``, ``"RNN_TANH"``,
-``"RNN_RELU"``), the Keras weight tensors ``(kernel, recurrent_kernel, bias)``, the
+``"RNN_RELU"``; and ``"GRU_RESET_BEFORE"``, Keras's GRU with ``reset_after=False``,
+which only birnn's CPU kernel computes), the Keras weight tensors ``(kernel, recurrent_kernel, bias)``, the
 inputs, the mask and the initial states. Which mode computes a cell exactly is the
 cell's business; which path runs a call is ``layers._dispatch``'s.
 
@@ -40,7 +41,7 @@ from ._gru_cpu import gru_sequence
 from ._masks import compact_order, gather_steps, is_right_padded, lengths_mask
 from ._weight_cache import may_reuse, rearranged
 
-MODES = ("LSTM", "GRU", "RNN_TANH", "RNN_RELU")
+MODES = ("LSTM", "GRU", "GRU_RESET_BEFORE", "RNN_TANH", "RNN_RELU")
 
 # Pre-activation added at padded steps: sigmoid(-_SATURATE) == 0 and
 # sigmoid(_SATURATE) == 1 exactly in float32, float64 and bfloat16.
@@ -64,7 +65,17 @@ def pair_runs_masked(mode: str) -> bool:
         >>> pair_runs_masked("GRU"), pair_runs_masked("RNN_TANH")
         (True, False)
     """
-    return mode in ("LSTM", "GRU")
+    return mode in ("LSTM", "GRU", "GRU_RESET_BEFORE")
+
+
+def torch_computes(mode: str) -> bool:
+    """Whether PyTorch has a fused kernel for ``mode`` (else only birnn's CPU GRU does).
+
+    Example:
+        >>> torch_computes("GRU"), torch_computes("GRU_RESET_BEFORE")
+        (True, False)
+    """
+    return mode in _KERNELS
 
 
 def torch_weights(mode: str, weights: KerasWeights) -> list[torch.Tensor]:
@@ -167,7 +178,8 @@ def _run_kernel(mode, kernel, x, padding, states, weights, extra=None):
     """Runs one or two directions (``weights``: one Keras triple each) over time-major ``x``.
 
     Args:
-        kernel: ``"torch"`` (PyTorch's fused kernel) or ``"birnn"`` (``_gru_cpu``, GRU only).
+        kernel: ``"torch"`` (PyTorch's fused kernel) or ``"birnn"`` (``_gru_cpu``, the GRU
+            modes only; the only kernel of ``"GRU_RESET_BEFORE"``).
         x: ``(time, batch, features)``, each row's valid steps first.
         padding: optional bool ``(time, batch)``: the state carries through these positions.
         states: each ``(directions, batch, units)``.
@@ -187,6 +199,7 @@ def _run_kernel(mode, kernel, x, padding, states, weights, extra=None):
             list(recurrent_kernels),
             None if biases[0] is None else list(biases),
             padding,
+            reset_after=mode == "GRU",
         )
         return outputs, [final]
     padded = padding is not None
@@ -260,7 +273,7 @@ def run(
         zero_output_for_mask: output zeros at masked steps instead of the previous output.
         input_dropout: optional ``(batch, features)`` multiplier of every step's input.
         kernel: ``"torch"`` (PyTorch's fused kernel) or ``"birnn"`` (birnn's CPU GRU,
-            ``_gru_cpu``; ``mode`` ``"GRU"`` only).
+            ``_gru_cpu``; the GRU modes only, and the only kernel of ``"GRU_RESET_BEFORE"``).
 
     Returns:
         ``(outputs (batch, time, units), final_states)``.

@@ -16,7 +16,9 @@ Within a fused call it also picks:
 - the kernel (``_kernel``): birnn's own GRU (``_gru_cpu``, both directions in
   one pass) for a GRU on CPU in float32/float64 in eager mode, outside autocast
   and functorch; PyTorch's fused kernel otherwise (LSTM and SimpleRNN always;
-  GRU on GPU, under ``torch.compile``, ``torch.export``, ONNX tracing);
+  GRU on GPU, under ``torch.compile``, ``torch.export``, ONNX tracing). A GRU
+  with ``reset_after=False`` has no PyTorch kernel: it runs fused only where
+  birnn's does, else in the step loop;
 - length buckets (``_buckets``): a right-padded CPU mask of 8 or more rows whose
   lengths differ enough, by a cost model measured on CPU, runs as 2-4 calls,
   each cut to its longest row (not with a per-row input dropout mask);
@@ -136,8 +138,14 @@ def _fused_refusal(direction: Direction) -> str | None:
         return "use_fused=False"
     if not isinstance(cell, _Cell):
         return f"a {type(cell).__name__} cell (only LSTMCell, GRUCell and SimpleRNNCell run fused)"
-    if cell._kernel_mode() is None:
+    mode = cell._kernel_mode()
+    if mode is None:
         return f"{cell._math_summary()}, whose math no fused kernel has"
+    if not _kernels.torch_computes(mode) and not _gru_cpu.runs(direction.x, cell._weights()):
+        return (
+            "a GRU with reset_after=False, which only birnn's CPU kernel computes (CPU "
+            "float32/float64 in eager mode, outside autocast), not this call"
+        )
     input_masks, recurrent_masks = cell._dropout_masks
     if recurrent_masks is not None:
         return "recurrent_dropout while training"
@@ -156,8 +164,9 @@ def _fused_mode(direction: Direction) -> str | None:
     if direction.use_fused is True:
         raise ValueError(
             f"{direction.owner}: use_fused=True needs a call that a fused kernel computes "
-            "exactly. Expected: an LSTM or GRU (reset_after=True) with activation='tanh' and "
-            "recurrent_activation='sigmoid', or a SimpleRNN with activation 'tanh' or 'relu'; "
+            "exactly. Expected: an LSTM or GRU with activation='tanh' and "
+            "recurrent_activation='sigmoid' (a GRU with reset_after=False on CPU, float32 or "
+            "float64, in eager mode), or a SimpleRNN with activation 'tanh' or 'relu'; "
             "no recurrent_dropout and at most one input dropout mask while training. "
             f"Received: {refusal}. Pass use_fused='auto' to fall back to the step loop."
         )
@@ -188,7 +197,10 @@ def _runs_as_pair(first: Direction, second: Direction, first_mode, second_mode) 
 
 def _kernel(mode: str, x: torch.Tensor, *cells: _Cell) -> str:
     """Which fused kernel runs a call: birnn's CPU GRU (``_gru_cpu``) for GRUs it computes
-    (CPU, float32/float64, eager, no autocast), PyTorch's otherwise."""
+    (CPU, float32/float64, eager, no autocast; ``_fused_refusal`` has checked that it computes
+    a ``"GRU_RESET_BEFORE"`` call), PyTorch's otherwise."""
+    if mode == "GRU_RESET_BEFORE":
+        return "birnn"
     if mode != "GRU":
         return "torch"
     weights = [w for cell in cells for w in cell._weights()]

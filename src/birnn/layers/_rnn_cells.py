@@ -329,7 +329,10 @@ class GRUCell(_GatedCell):
         return self.reset_after and super()._keras_fuses()
 
     def _kernel_mode(self):
-        return super()._kernel_mode() if self.reset_after else None
+        mode = super()._kernel_mode()
+        if mode is None or self.reset_after:
+            return mode
+        return "GRU_RESET_BEFORE"  # birnn's CPU kernel only
 
     def _bias_shape(self):
         width = 3 * self.units
