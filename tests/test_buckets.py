@@ -164,3 +164,71 @@ def test_stateful_go_backwards_layer_in_buckets_matches_the_step_loop():
     with torch.no_grad():
         for a, b in zip(backwards(x, mask=mask), reference(x, mask=mask)):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("repeat_last", [True, False])
+def test_reassembly_gradients_to_second_order(return_sequences, repeat_last):
+    # A running weighted sum over each row's valid steps, in three buckets (one empty).
+    generator = torch.Generator().manual_seed(0)
+    lengths = torch.tensor([5, 0, 2, 4, 1, 5, 3])
+    mask = torch.arange(5) < lengths.unsqueeze(1)
+    x = torch.randn(7, 5, 2, generator=generator, dtype=torch.float64).requires_grad_()
+    scale = torch.randn(2, generator=generator, dtype=torch.float64).requires_grad_()
+    order = torch.argsort(lengths, descending=True, stable=True)
+    buckets = [Bucket(order[:3], 5), Bucket(order[3:6], 3), Bucket(order[6:], 0)]
+
+    def run_bucket(x, mask, states):  # Keras's outputs of the bucket's rows
+        steps = (x * scale * mask.unsqueeze(-1)).cumsum(1).square()
+        if not return_sequences:
+            return steps[:, -1], states
+        return (steps if repeat_last else steps * mask.unsqueeze(-1)), states
+
+    def reference(x, scale):
+        steps = (x * scale * mask.unsqueeze(-1)).cumsum(1).square()
+        if not return_sequences:
+            return steps[:, -1] * (lengths > 0).unsqueeze(-1)
+        return steps if repeat_last else steps * mask.unsqueeze(-1)
+
+    def bucketed(x, scale):
+        return run_buckets(buckets, run_bucket, x, mask, [], return_sequences, repeat_last)[0]
+
+    torch.testing.assert_close(bucketed(x, scale), reference(x, scale))
+    assert torch.autograd.gradcheck(bucketed, (x, scale))
+    assert torch.autograd.gradgradcheck(bucketed, (x, scale))
+
+
+@pytest.mark.parametrize(
+    "make_layer",
+    [
+        lambda fused: Bidirectional(GRU(128, return_sequences=True, use_fused=fused)),
+        lambda fused: Bidirectional(LSTM(128, return_sequences=True, use_fused=fused)),
+        # One direction, Keras's default: a masked step repeats the previous output.
+        lambda fused: GRU(128, return_sequences=True, use_fused=fused, zero_output_for_mask=False),
+    ],
+)
+def test_buckets_without_states_give_the_step_loops_gradients(make_layer):
+    torch.manual_seed(0)
+    batch, time, features, units = 32, 100, 64, 128
+    layer, twin = make_layer("auto"), make_layer(False)
+    layer.build((batch, time, features))
+    twin.build((batch, time, features))
+    twin.set_weights(layer.get_weights())
+    x = torch.randn(batch, time, features)
+    mask = long_tailed_mask(batch, time, seed=0, empty_rows=1)
+    cell = layer.forward_layer if isinstance(layer, Bidirectional) else layer
+    kernel = "torch" if isinstance(cell, LSTM) else "birnn"
+    model = (kernel, True, type(cell).__name__, units, features)
+    assert _buckets.buckets_for(x, mask, model) is not None
+    projection = torch.randn(layer(x[:1, :1]).shape[-1])
+
+    def gradients(layer):
+        inputs = x.clone().requires_grad_()
+        output = layer(inputs, mask=mask)
+        grads = torch.autograd.grad((output * projection).sum(), [inputs, *layer.parameters()])
+        return output.detach(), grads
+
+    (output, grads), (expected, expected_grads) = gradients(layer), gradients(twin)
+    torch.testing.assert_close(output, expected, rtol=1e-4, atol=1e-5)
+    for got, want in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)

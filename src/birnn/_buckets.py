@@ -183,7 +183,8 @@ def run_buckets(
         buckets: from ``plan_buckets``.
         run_bucket: ``(x_rows (rows, steps, features), mask_rows, states_rows) -> (outputs,
             final_states)``, where ``states_rows`` and ``final_states`` hold each direction's
-            states of those rows, and ``outputs`` is ``(rows, steps, width)`` or
+            states of those rows (``final_states`` may hold ``None`` for each direction when
+            the caller does not need them), and ``outputs`` is ``(rows, steps, width)`` or
             ``(rows, width)``.
         x: ``(batch, time, features)``.
         mask: right-padded bool ``(batch, time)``.
@@ -193,7 +194,8 @@ def run_buckets(
             a masked step is the previous one), rather than being 0.
 
     Returns:
-        ``(outputs, final_states)`` of the whole batch, as ``run_bucket`` returns them.
+        ``(outputs, final_states)`` of the whole batch, as ``run_bucket`` returns them
+        (``None`` for each direction's states when ``run_bucket`` returns ``None``).
 
     Example:
         >>> def run_bucket(x, mask, states):  # a running sum over the valid steps
@@ -205,28 +207,28 @@ def run_buckets(
                 [1., 1., 1.]])
     """
     time = x.shape[1]
-    outputs = None
-    finals, order = [], []
-    for bucket in buckets:
-        if bucket.steps == 0:
-            continue
+    running = [bucket for bucket in buckets if bucket.steps > 0]
+    outputs, finals = [], []
+    for bucket in running:
         rows, steps = bucket.rows, bucket.steps
         x_rows = x.index_select(0, rows)[:, :steps]
         mask_rows = mask.index_select(0, rows)[:, :steps]
         output, final = run_bucket(x_rows, mask_rows, _rows_of(states, rows))
-        if outputs is None:
-            shape = (x.shape[0], time, output.shape[-1]) if return_sequences else output.shape
-            outputs = output.new_zeros((x.shape[0],) + tuple(shape[1:]))
-        # Written into one output tensor in place: no batch-sized copies per bucket.
-        if not return_sequences:
-            outputs.index_copy_(0, rows, output)
-        else:
-            outputs[:, :steps].index_copy_(0, rows, output)
-            if repeat_last and steps < time:
-                tail = output[:, -1:].expand(-1, time - steps, -1)
-                outputs[:, steps:].index_copy_(0, rows, tail)
+        outputs.append(output)
         finals.append(final)
-        order.append(rows)
+    layout = _Layout(
+        [bucket.rows for bucket in running],
+        [bucket.steps for bucket in running],
+        x.shape[0],
+        time,
+        return_sequences,
+        repeat_last,
+    )
+    output = _Assemble.apply(layout, *outputs)
+    if any(direction is None for final in finals for direction in final):
+        return output, [None] * len(finals[0])  # the caller did not ask for the states
+
+    order = [bucket.rows for bucket in running]
     for bucket in buckets:
         if bucket.steps == 0:  # outputs stay 0; the states are the initial ones
             given = _rows_of(states, bucket.rows)
@@ -244,7 +246,61 @@ def run_buckets(
         [torch.cat(parts).index_select(0, inverse) for parts in zip(*direction_finals)]
         for direction_finals in zip(*finals)
     ]
-    return outputs, final_states
+    return output, final_states
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """Where each running bucket's outputs go in the batch's (``_Assemble``)."""
+
+    rows: list[torch.Tensor]
+    steps: list[int]
+    batch: int
+    time: int
+    return_sequences: bool
+    repeat_last: bool
+
+
+class _Assemble(torch.autograd.Function):
+    """The buckets' outputs written into one zero tensor of the whole batch.
+
+    Autograd's own in-place writes would clone the whole gradient once per bucket in the
+    backward; this one reads each bucket's rows and steps of it.
+    """
+
+    @staticmethod
+    def forward(ctx, layout: _Layout, *outputs):
+        ctx.layout = layout
+        first = outputs[0]
+        if layout.return_sequences:
+            shape = (layout.batch, layout.time, first.shape[-1])
+        else:
+            shape = (layout.batch,) + tuple(first.shape[1:])
+        result = first.new_zeros(shape)
+        for rows, steps, output in zip(layout.rows, layout.steps, outputs):
+            if not layout.return_sequences:
+                result.index_copy_(0, rows, output)
+                continue
+            result[:, :steps].index_copy_(0, rows, output)
+            if layout.repeat_last and steps < layout.time:
+                tail = output[:, -1:].expand(-1, layout.time - steps, -1)
+                result[:, steps:].index_copy_(0, rows, tail)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        layout = ctx.layout
+        grads = []
+        for rows, steps in zip(layout.rows, layout.steps):
+            if not layout.return_sequences:
+                grads.append(grad.index_select(0, rows))
+                continue
+            bucket_grad = grad[:, :steps].index_select(0, rows)
+            if layout.repeat_last and steps < layout.time:
+                tail = grad[:, steps:].index_select(0, rows).sum(dim=1)
+                bucket_grad = torch.cat([bucket_grad[:, :-1], bucket_grad[:, -1:] + tail[:, None]], 1)
+            grads.append(bucket_grad)
+        return (None, *grads)
 
 
 def _rows_of(states, rows: torch.Tensor):

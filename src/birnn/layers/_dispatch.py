@@ -219,8 +219,7 @@ def _run_pair(first: Direction, second: Direction, mode: str) -> Outputs:
     buckets = _buckets.buckets_for(
         reading.x, reading.mask, (kernel, torch.is_grad_enabled(), mode, units, features)
     )
-    # The buckets reassemble the final states, so they need them.
-    final_states = first.wants_states or second.wants_states or buckets is not None
+    final_states = first.wants_states or second.wants_states
 
     def run(x, mask, states):
         joined, reading_final, reverse_final = _kernels.run_pair(
