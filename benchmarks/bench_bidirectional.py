@@ -507,14 +507,14 @@ def write_report(
         "infer keras3 / before",
     ]
     rows = []
-    for shape, results in loop_results.items():
+    for shape, loop_timings in loop_results.items():
         row = [_shape_name(shape)]
-        for result in results:  # training, then inference
+        for timing in loop_timings:  # training, then inference
             row += [
-                f"{result['birnn reset_before']:.1f}",
-                _ratio(result["birnn reset_before"], result["birnn fused"]),
-                _ratio(result["birnn loop"], result["birnn fused"]),
-                _ratio(result.get("keras3 loop"), result["birnn reset_before"]),
+                f"{timing['birnn reset_before']:.1f}",
+                _ratio(timing["birnn reset_before"], timing["birnn fused"]),
+                _ratio(timing["birnn loop"], timing["birnn fused"]),
+                _ratio(timing.get("keras3 loop"), timing["birnn reset_before"]),
             ]
         rows.append(row)
     lines += _table(header, rows)

@@ -49,8 +49,9 @@ class Bidirectional(Wrapper):
     ``return_sequences``, both directions output exactly zero there.
 
     When the two layers are alike built-in ``LSTM``, ``GRU`` or ``SimpleRNN`` layers that
-    PyTorch's fused kernels compute exactly (tanh and sigmoid activations, or a relu
-    ``SimpleRNN``; GRU's ``reset_after=True``) and no dropout is active, both directions run
+    the fused kernels compute exactly (tanh and sigmoid activations, or a relu
+    ``SimpleRNN``; a GRU with ``reset_after=False`` only on CPU in float32/float64, eager
+    mode, where birnn's own GRU kernel runs) and no dropout is active, both directions run
     in one fused kernel call, masks included (a masked ``SimpleRNN`` runs one fused call per
     direction); otherwise each layer runs on its own.
 

@@ -48,8 +48,8 @@ class RNN(Layer):
         unroll: accepted for Keras compatibility; the math is the same either way.
         time_major: inputs and sequence outputs are ``(time, batch, ...)``.
         zero_output_for_mask: output zeros at masked steps instead of the previous output.
-        use_fused: ``"auto"`` (default): run PyTorch's fused kernel whenever it computes the
-            call exactly, else the step loop; ``True``: always the fused kernel, or a
+        use_fused: ``"auto"`` (default): run a fused kernel (PyTorch's, or birnn's CPU GRU)
+            whenever one computes the call exactly, else the step loop; ``True``: always the fused kernel, or a
             ValueError saying why it cannot; ``False``: always the step loop. (Keras 3's
             ``use_cudnn``.) The numbers are the same either way, to float round-off.
         input_length: the sequence length, when fixed; with ``input_dim=`` it gives

@@ -261,6 +261,12 @@ class GRU(_CellLayer):
     ``(2, 3 * units)`` (``(3 * units,)`` when ``reset_after=False``), gates ``z, r, h``.
     See ``RNN`` for the call arguments.
 
+    With tanh and sigmoid, a call runs fused (see ``use_fused``): on CPU in float32/float64
+    in eager mode, outside autocast, on birnn's own GRU kernel, ``reset_after`` either way;
+    elsewhere (GPU, ``torch.compile``, export) on PyTorch's GRU kernel with
+    ``reset_after=True``, and in the step loop with ``reset_after=False``, which PyTorch has
+    no kernel for.
+
     Args:
         units: positive int, the size of the output and state.
         activation: of the candidate state (default ``"tanh"``).
