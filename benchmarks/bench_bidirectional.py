@@ -285,9 +285,7 @@ def time_loop_path(shape, peers, rounds, warmup):
     keras3 = peers[0]
     contenders = {
         "birnn reset_before": birnn_contender("GRU", shape, x, None, reset_after=False),
-        "birnn loop": birnn_contender(
-            "GRU", shape, x, None, reset_after=False, use_fused=False
-        ),
+        "birnn loop": birnn_contender("GRU", shape, x, None, reset_after=False, use_fused=False),
         "birnn fused": birnn_contender("GRU", shape, x, None),
     }
     if keras3 is not None:

@@ -298,7 +298,9 @@ class _Assemble(torch.autograd.Function):
             bucket_grad = grad[:, :steps].index_select(0, rows)
             if layout.repeat_last and steps < layout.time:
                 tail = grad[:, steps:].index_select(0, rows).sum(dim=1)
-                bucket_grad = torch.cat([bucket_grad[:, :-1], bucket_grad[:, -1:] + tail[:, None]], 1)
+                bucket_grad = torch.cat(
+                    [bucket_grad[:, :-1], bucket_grad[:, -1:] + tail[:, None]], 1
+                )
             grads.append(bucket_grad)
         return (None, *grads)
 

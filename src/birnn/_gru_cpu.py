@@ -21,8 +21,9 @@ Each step's row of the gates' buffer is ``[a_n | z | r | g_n]`` (each ``units``
 wide): ``a_n`` the candidate's pre-activation, ``g_n = h_prev @ recurrent_kernel_h
 + recurrent_bias_h``. With ``reset_after=False`` (Keras's original GRU, where the reset
 gate scales the state before its matmul) the last part is ``r * h_prev`` instead, and a
-step runs two GEMMs per direction: ``z, r`` first, then the candidate's. The candidate uses ``tanh(a) = 2 sigmoid(2a) - 1`` (sigmoid is
-several times faster than tanh on CPU), so ``a_n`` is kept doubled (exact). Rows
+step runs two GEMMs per direction: ``z, r`` first, then the candidate's. The candidate
+uses ``tanh(a) = 2 sigmoid(2a) - 1`` (sigmoid is several times faster than tanh on CPU),
+so ``a_n`` is kept doubled (exact). Rows
 whose width is a multiple of 512 bytes lie a cache line further apart: rows a power of
 two apart collide in the cache's sets and slow the GEMMs that read or write them.
 
@@ -259,7 +260,11 @@ def _forward(inputs, initial, padding, weights, reset_after=True):
         ]
     else:
         recurrent_steps = [
-            (states[d].unbind(0), gates[d, ..., units : 3 * units].unbind(0), kernel[:, : 2 * units])
+            (
+                states[d].unbind(0),
+                gates[d, ..., units : 3 * units].unbind(0),
+                kernel[:, : 2 * units],
+            )
             for d, kernel in enumerate(recurrent_kernels)
         ]
         # Per direction: each step's candidate columns, its r * h_prev and their kernel.

@@ -3,9 +3,10 @@
 This module knows the kernels and the weight layout, and nothing of layers: every
 function takes a ``mode`` (PyTorch's names: ``"LSTM"``, ``"GRU"``, ``"RNN_TANH"``,
 ``"RNN_RELU"``; and ``"GRU_RESET_BEFORE"``, Keras's GRU with ``reset_after=False``,
-which only birnn's CPU kernel computes), the Keras weight tensors ``(kernel, recurrent_kernel, bias)``, the
-inputs, the mask and the initial states. Which mode computes a cell exactly is the
-cell's business; which path runs a call is ``layers._dispatch``'s.
+which only birnn's CPU kernel computes), the Keras weight tensors ``(kernel,
+recurrent_kernel, bias)``, the inputs, the mask and the initial states. Which mode
+computes a cell exactly is the cell's business; which path runs a call is
+``layers._dispatch``'s.
 
 The kernels (oneDNN on CPU, cuDNN on GPU) compute Keras's LSTM, GRU with
 ``reset_after=True`` and SimpleRNN exactly, given weights transposed to

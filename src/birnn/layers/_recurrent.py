@@ -49,9 +49,10 @@ class RNN(Layer):
         time_major: inputs and sequence outputs are ``(time, batch, ...)``.
         zero_output_for_mask: output zeros at masked steps instead of the previous output.
         use_fused: ``"auto"`` (default): run a fused kernel (PyTorch's, or birnn's CPU GRU)
-            whenever one computes the call exactly, else the step loop; ``True``: always the fused kernel, or a
-            ValueError saying why it cannot; ``False``: always the step loop. (Keras 3's
-            ``use_cudnn``.) The numbers are the same either way, to float round-off.
+            whenever one computes the call exactly, else the step loop; ``True``: always a
+            fused kernel, or a ValueError saying why it cannot; ``False``: always the step
+            loop. (Keras 3's ``use_cudnn``.) The numbers are the same either way, to float
+            round-off.
         input_length: the sequence length, when fixed; with ``input_dim=`` it gives
             ``input_shape=(input_length, input_dim)``, Keras 2's spelling.
         **kwargs: base layer arguments (``name``, ``dtype``, ``input_shape``, ...).
@@ -293,9 +294,7 @@ class RNN(Layer):
             return x
         return x.to(self._dtype)
 
-    def _direction(
-        self, x, mask, training, initial_state, return_state: bool = False
-    ) -> Direction:
+    def _direction(self, x, mask, training, initial_state, return_state: bool = False) -> Direction:
         """This call's direction for ``run_directions``: initial states and dropout masks.
 
         Args:
