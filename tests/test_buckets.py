@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from birnn import _buckets, _kernels
 from birnn._buckets import Bucket, CostModel, plan_buckets, run_buckets
-from birnn.layers import GRU, LSTM, Bidirectional
+from birnn.layers import GRU, LSTM, Bidirectional, SimpleRNN
 
 MODEL = CostModel(call=200.0, step=5.0)
 
@@ -232,3 +232,41 @@ def test_buckets_without_states_give_the_step_loops_gradients(make_layer):
     torch.testing.assert_close(output, expected, rtol=1e-4, atol=1e-5)
     for got, want in zip(grads, expected_grads, strict=True):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_functorch_and_forward_ad_run_one_call_with_the_same_numbers():
+    # The reassembly implements neither; such calls run unsplit.
+    import torch.autograd.forward_ad as forward_ad
+
+    torch.manual_seed(0)
+    batch, time, features, units = 32, 100, 64, 128
+    x = torch.randn(batch, time, features)
+    mask = long_tailed_mask(batch, time, seed=0)
+    layer = LSTM(units, return_sequences=True)
+    layer.build(x.shape)
+    assert _buckets.buckets_for(x, mask, ("torch", True, "LSTM", units, features)) is not None
+    parameters = {name: p.detach() for name, p in layer.named_parameters()}
+
+    def loss(parameters, x):
+        output = torch.func.functional_call(layer, parameters, (x,), {"mask": mask})
+        return output.square().sum()
+
+    grads = torch.func.grad(loss)(parameters, x)
+    expected = torch.autograd.grad(layer(x, mask=mask).square().sum(), list(layer.parameters()))
+    for name, want in zip(parameters, expected, strict=True):
+        torch.testing.assert_close(grads[name], want, rtol=1e-4, atol=1e-4)
+
+    # PyTorch's LSTM kernel has no forward-mode derivative; its SimpleRNN kernel has.
+    rnn = SimpleRNN(512, return_sequences=True)
+    rnn.build(x.shape)
+    assert _buckets.buckets_for(x, mask, ("torch", False, "RNN_TANH", 512, features)) is not None
+    tangent = torch.randn_like(x)
+    with forward_ad.dual_level():
+        output = rnn(forward_ad.make_dual(x, tangent), mask=mask)
+        jvp = forward_ad.unpack_dual(output).tangent
+    twin = SimpleRNN(512, return_sequences=True, use_fused=False)
+    twin.build(x.shape)
+    twin.set_weights(rnn.get_weights())
+    with forward_ad.dual_level():
+        expected = forward_ad.unpack_dual(twin(forward_ad.make_dual(x, tangent), mask=mask))
+    torch.testing.assert_close(jvp, expected.tangent, rtol=1e-4, atol=1e-4)

@@ -409,3 +409,22 @@ def test_use_fused_round_trips_in_the_config_only_when_set():
         assert GRU.from_config(config).use_fused is value
     layer = Bidirectional.from_config(Bidirectional(SimpleRNN(2, use_fused=False)).get_config())
     assert layer.forward_layer.use_fused is False and layer.backward_layer.use_fused is False
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_forward_ad_through_a_gru_matches_the_step_loop(reset_after):
+    # birnn's CPU GRU kernel has no forward-mode derivative: such calls take another path.
+    import torch.autograd.forward_ad as forward_ad
+
+    layer = Bidirectional(GRU(3, return_sequences=True, reset_after=reset_after))
+    layer.build((2, 5, 4))
+    randomize_weights(layer, torch.Generator().manual_seed(0))
+    twin = step_loop_twin(layer, (2, 5, 4))
+    x, tangent = torch.randn(2, 5, 4), torch.randn(2, 5, 4)
+    mask = torch.tensor([[True] * 5, [True] * 2 + [False] * 3])
+    jvps = []
+    for model in (layer, twin):
+        with forward_ad.dual_level():
+            output = model(forward_ad.make_dual(x, tangent), mask=mask)
+            jvps.append(forward_ad.unpack_dual(output).tangent)
+    torch.testing.assert_close(jvps[0], jvps[1], **TOLERANCE)

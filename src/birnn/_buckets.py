@@ -77,16 +77,24 @@ def cost_model(kernel: str, training: bool, mode: str, units: int, features: int
     return CostModel(call, step, per_weight * _GATES[mode] * units * (units + features))
 
 
+def forward_ad_active() -> bool:
+    """Whether forward-mode AD is on (inside ``torch.autograd.forward_ad.dual_level()``)."""
+    return getattr(torch.autograd.forward_ad, "_current_level", -1) >= 0
+
+
 def buckets_for(
     x: torch.Tensor, mask: torch.Tensor | None, model_args: tuple
 ) -> list[Bucket] | None:
     """The buckets a masked call should run in, or ``None`` for one call.
 
     Only right-padded CPU masks of at least ``_MIN_ROWS`` rows are split, in eager mode (a
-    tracer or exporter would bake the lengths in); ``model_args`` are ``cost_model``'s.
+    tracer or exporter would bake the lengths in) and outside functorch transforms and
+    forward-mode AD (``_Assemble`` implements neither); ``model_args`` are ``cost_model``'s.
     """
     # Tracing first: a tracer or exporter must not meet a condition on the batch size.
     if torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        return None
+    if torch._C._are_functorch_transforms_active() or forward_ad_active():
         return None
     if mask is None or mask.device.type != "cpu" or mask.shape[0] < _MIN_ROWS:
         return None
@@ -162,7 +170,7 @@ def plan_buckets(lengths: torch.Tensor, time: int, model: CostModel) -> list[Buc
 
 RunBucket = Callable[
     [torch.Tensor, torch.Tensor, list[list[torch.Tensor] | None]],
-    tuple[torch.Tensor, list[list[torch.Tensor]]],
+    tuple[torch.Tensor, list[list[torch.Tensor] | None]],
 ]
 
 
@@ -174,7 +182,7 @@ def run_buckets(
     states: list[list[torch.Tensor] | None],
     return_sequences: bool,
     repeat_last: bool,
-) -> tuple[torch.Tensor, list[list[torch.Tensor]]]:
+) -> tuple[torch.Tensor, list[list[torch.Tensor] | None]]:
     """Runs each bucket and puts its rows back in batch order.
 
     Rows without a valid step output zeros and keep their initial states.

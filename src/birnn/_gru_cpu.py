@@ -47,8 +47,8 @@ _SATURATE = 1.0e4
 
 def runs(x: torch.Tensor, weights: list[torch.Tensor | None]) -> bool:
     """Whether this kernel runs a call on ``x`` with ``weights``: plain CPU float32/float64
-    tensors, in eager mode (not compiled, exported or traced), outside autocast and
-    functorch transforms.
+    tensors, in eager mode (not compiled, exported or traced), outside autocast, functorch
+    transforms and forward-mode AD (it has no ``jvp``).
 
     Elsewhere PyTorch's own kernel runs: cuDNN on GPU, one traceable op for exporters.
     """
@@ -63,6 +63,7 @@ def runs(x: torch.Tensor, weights: list[torch.Tensor | None]) -> bool:
         and not torch.jit.is_tracing()
         and not torch.is_autocast_enabled("cpu")
         and not any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
+        and getattr(torch.autograd.forward_ad, "_current_level", -1) < 0  # no dual level
     )
 
 

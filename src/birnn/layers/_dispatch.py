@@ -14,14 +14,15 @@ in this order:
 Within a fused call it also picks:
 
 - the kernel (``_kernel``): birnn's own GRU (``_gru_cpu``, both directions in
-  one pass) for a GRU on CPU in float32/float64 in eager mode, outside autocast
-  and functorch; PyTorch's fused kernel otherwise (LSTM and SimpleRNN always;
+  one pass) for a GRU on CPU in float32/float64 in eager mode, outside autocast,
+  functorch and forward-mode AD; PyTorch's fused kernel otherwise (LSTM and SimpleRNN always;
   GRU on GPU, under ``torch.compile``, ``torch.export``, ONNX tracing). A GRU
   with ``reset_after=False`` has no PyTorch kernel: it runs fused only where
   birnn's does, else in the step loop;
 - length buckets (``_buckets``): a right-padded CPU mask of 8 or more rows whose
   lengths differ enough, by a cost model measured on CPU, runs as 2-4 calls,
-  each cut to its longest row (not with a per-row input dropout mask);
+  each cut to its longest row (not with a per-row input dropout mask, nor under
+  functorch or forward-mode AD);
 - no mask at all when every step of a CPU mask is valid (``_has_full_mask``).
 
 Every path returns outputs in input time order.
