@@ -31,10 +31,11 @@ faults, which come and go from one run to the next, swamp the differences measur
 
 Memory: each (configuration, contender) runs in a fresh subprocess, with glibc's mmap threshold
 pinned at 64 KiB so that every tensor's pages are mapped for it and unmapped when it is freed;
-after a first training step, the peak-RSS increase over a second one of the same shapes
-(``VmHWM``, reset just before the step, minus the RSS before it) is the step's peak memory:
-the first step also pays once per process for oneDNN's kernels for new shapes, the code
-pages of every op it is the first to call and the allocator's growth.
+after a warm-up step on a tiny batch through the same code (8 rows, padded for the masked
+contenders, so that every op of the path has run once: the first call of an op pages in its
+code), the peak-RSS increase over one full training step (``VmHWM``, reset just before the
+step, minus the RSS before it) is the step's peak memory. (A second full step would undercount
+implementations that allocate many small tensors, which glibc's heap keeps between steps.)
 """
 
 from __future__ import annotations
@@ -343,19 +344,26 @@ def _memory_status(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field} line")
 
 
+# The warm-up's lengths: 8 rows (as many as length buckets need to be considered), padded.
+_WARMUP_LENGTHS = torch.tensor([3, 3, 2, 1, 3, 2, 1, 2])
+
+
 def memory_probe(cell, shape, contender) -> float:
-    """Peak RSS increase (MiB) over one training step, after a first step of the same
-    contender and shapes; runs in its own process."""
+    """Peak RSS increase (MiB) over one training step, after a warm-up step of the same
+    contender on a tiny batch; runs in its own process."""
     x, lengths, mask = make_inputs(shape)
+    tiny_x = x[: len(_WARMUP_LENGTHS), :3]
     if contender.startswith("torch"):
         use_lengths = lengths if contender == "torch packed" else None
         train, _ = torch_contender(cell, shape, x, use_lengths)
+        tiny_lengths = None if use_lengths is None else _WARMUP_LENGTHS
+        tiny_train, _ = torch_contender(cell, shape, tiny_x, tiny_lengths)
     else:
         use_mask = mask if contender == "birnn masked" else None
         train, _ = birnn_contender(cell, shape, x, use_mask)
-    # The first step pays once-per-process costs: oneDNN's kernels and scratch for the new
-    # shapes, the code pages of every op it is the first to call, the allocator's growth.
-    train()
+        tiny_mask = None if use_mask is None else torch.arange(3) < _WARMUP_LENGTHS.unsqueeze(1)
+        tiny_train, _ = birnn_contender(cell, shape, tiny_x, tiny_mask)
+    tiny_train()
     # The high-water mark starts at the RSS now (not at the parent's, which exec carries over).
     with open("/proc/self/clear_refs", "w") as clear_refs:
         clear_refs.write("5")
