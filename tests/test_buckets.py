@@ -41,6 +41,46 @@ def test_plan_covers_every_row_once_and_each_bucket_holds_its_longest_row(length
     assert sum(MODEL.cost(len(b.rows), b.steps) for b in buckets if b.steps) < single
 
 
+def cheapest_split_cost(lengths, model):
+    """The cheapest total cost over every split of the sorted nonzero lengths into at most
+    ``MAX_BUCKETS`` runs, each costing ``model.cost(rows, its longest length)``: brute force."""
+    import itertools
+
+    ordered = sorted((length for length in lengths if length), reverse=True)
+    best = float("inf")
+    for count in range(1, _buckets.MAX_BUCKETS + 1):
+        for cuts in itertools.combinations(range(1, len(ordered)), count - 1):
+            bounds = [0, *cuts, len(ordered)]
+            best = min(
+                best,
+                sum(
+                    model.cost(stop - start, ordered[start])
+                    for start, stop in zip(bounds, bounds[1:])
+                ),
+            )
+    return best
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    lengths=st.lists(st.integers(0, 30), min_size=1, max_size=12),
+    call=st.floats(0.0, 300.0),
+    step=st.floats(0.0, 20.0),
+)
+def test_plan_is_the_cheapest_split(lengths, call, step):
+    model = CostModel(call=call, step=step)
+    buckets = plan_buckets(torch.tensor(lengths), 30, model)
+    if not any(lengths):  # no row to run: one (empty) call
+        assert buckets is None
+        return
+    cheapest = cheapest_split_cost(lengths, model)
+    if buckets is None:  # the best split does not save _MIN_GAIN
+        assert cheapest > (1.0 - _buckets._MIN_GAIN) * model.cost(len(lengths), 30) - 1e-6
+        return
+    total = sum(model.cost(len(b.rows), b.steps) for b in buckets if b.steps)
+    assert total == pytest.approx(cheapest, rel=1e-9, abs=1e-9)
+
+
 def test_plan_keeps_one_call_when_lengths_are_alike():
     assert plan_buckets(torch.full((32,), 100), 100, MODEL) is None
     assert plan_buckets(torch.tensor([90, 100, 95, 99] * 8), 100, MODEL) is None

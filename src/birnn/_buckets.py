@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from ._masks import is_right_padded
@@ -138,26 +139,26 @@ def plan_buckets(lengths: torch.Tensor, time: int, model: CostModel) -> list[Buc
     rows = batch - empty
     if rows == 0:
         return None
-    # best[k][j]: cheapest cost of the first j sorted rows in k buckets; cut[k][j]: its last cut.
-    inf = float("inf")
-    best = [[inf] * (rows + 1) for _ in range(MAX_BUCKETS + 1)]
-    cut = [[0] * (rows + 1) for _ in range(MAX_BUCKETS + 1)]
-    best[0][0] = 0.0
-    for k in range(1, MAX_BUCKETS + 1):
-        for j in range(1, rows + 1):
-            for i in range(k - 1, j):
-                if best[k - 1][i] == inf:
-                    continue
-                cost = best[k - 1][i] + model.cost(j - i, sorted_lengths[i])
-                if cost < best[k][j]:
-                    best[k][j], cut[k][j] = cost, i
-    count = min(range(1, MAX_BUCKETS + 1), key=lambda k: best[k][rows])
+    # cost[i, j - 1]: one bucket of sorted rows i to j - 1 (its steps: row i's length).
+    steps = np.asarray(sorted_lengths[:rows], dtype=np.float64)[:, None]
+    starts, stops = np.arange(rows)[:, None], np.arange(1, rows + 1)[None, :]
+    cost = model.call + steps * (model.step + model.row_step * (stops - starts))
+    cost[stops <= starts] = np.inf
+    # best[k][j]: cheapest cost of the first j sorted rows in k buckets; cut[k - 1][j - 1]:
+    # the first row of its last bucket (the first such row on ties).
+    best = [np.concatenate([[0.0], np.full(rows, np.inf)])]
+    cut = []
+    for _ in range(MAX_BUCKETS):
+        total = best[-1][:rows, None] + cost
+        cut.append(total.argmin(axis=0))
+        best.append(np.concatenate([[np.inf], total.min(axis=0)]))
+    count = 1 + int(np.argmin([best[k][rows] for k in range(1, MAX_BUCKETS + 1)]))
     single = model.cost(batch, time)
     if best[count][rows] > (1.0 - _MIN_GAIN) * single:
         return None
     bounds = [rows]
     for k in range(count, 0, -1):
-        bounds.append(cut[k][bounds[-1]])
+        bounds.append(int(cut[k - 1][bounds[-1] - 1]))
     bounds.reverse()
     buckets = [
         Bucket(order[start:stop], sorted_lengths[start])
