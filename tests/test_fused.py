@@ -428,3 +428,18 @@ def test_forward_ad_through_a_gru_matches_the_step_loop(reset_after):
             output = model(forward_ad.make_dual(x, tangent), mask=mask)
             jvps.append(forward_ad.unpack_dual(output).tangent)
     torch.testing.assert_close(jvps[0], jvps[1], **TOLERANCE)
+
+
+def test_a_mask_changed_in_place_between_calls_is_read_again():
+    # The layout of a call's mask (all valid, right-padded, other) is read once per mask
+    # and version: an in-place change must be seen.
+    layer = Bidirectional(LSTM(3, return_sequences=True))
+    layer.build((2, 5, 4))
+    x = torch.randn(2, 5, 4)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    layer(x, mask=mask)  # every step valid: runs unmasked
+    for change in ([slice(3, None)], [slice(0, 2)]):  # right padding, then left padding
+        mask[1, change[0]] = False
+        output = layer(x, mask=mask)
+        expected = step_loop_twin(layer, (2, 5, 4))(x, mask=mask.clone())
+        torch.testing.assert_close(output, expected, **TOLERANCE)

@@ -8,6 +8,8 @@ sequence gives the same states as its valid steps packed to the left
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 
 
@@ -74,7 +76,39 @@ def is_right_padded(mask: torch.Tensor) -> bool:
         >>> is_right_padded(torch.tensor([[False, True]]))
         False
     """
-    return torch.equal(mask, mask.cummin(dim=1).values)
+    return mask_layout(mask) != "other"
+
+
+def mask_layout(mask: torch.Tensor) -> str:
+    """``"full"`` when every step of ``mask`` is valid, else ``"right"`` when each row has
+    its valid steps first, else ``"other"``. Reads the mask on the host (call it on CPU, in
+    eager mode); a call's checks of its one mask read it once.
+
+    Example:
+        >>> [mask_layout(torch.tensor(rows)) for rows in ([[1, 1]], [[1, 0]], [[0, 1]])]
+        ['full', 'right', 'other']
+    """
+    key = (mask._version, mask.data_ptr())
+    last = _LAST_LAYOUT[0]  # read once: another thread may replace it
+    if last is not None and last[0]() is mask and last[1] == key:
+        return last[2]
+    try:
+        host = mask.numpy()  # a view: numpy's small reductions cost less than torch's
+    except (RuntimeError, TypeError):  # a tensor subclass or transform: torch's own ops
+        host = None
+    if host is not None:
+        full = bool(host.all())
+        right = full or not (host[:, 1:] > host[:, :-1]).any()
+    else:
+        full = bool(mask.all())
+        right = full or torch.equal(mask, mask.cummin(dim=1).values)
+    layout = "full" if full else ("right" if right else "other")
+    _LAST_LAYOUT[0] = (weakref.ref(mask), key, layout)
+    return layout
+
+
+# The last mask read by ``mask_layout``: (a weak reference to it, its version, its layout).
+_LAST_LAYOUT: list = [None]
 
 
 def compact_order(mask: torch.Tensor) -> torch.Tensor:

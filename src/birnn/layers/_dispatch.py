@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from .. import _buckets, _gru_cpu, _kernels
+from .._masks import mask_layout
 from ._cells import _Cell, cell_output_size, flatten_states, zero_states
 
 
@@ -128,7 +129,7 @@ def _has_full_mask(direction: Direction) -> bool:
         or torch.jit.is_tracing()
         or torch.compiler.is_compiling()
         or torch.compiler.is_exporting()
-        or not bool(mask.all())
+        or mask_layout(mask) != "full"
     )
 
 
