@@ -443,3 +443,20 @@ def test_a_mask_changed_in_place_between_calls_is_read_again():
         output = layer(x, mask=mask)
         expected = step_loop_twin(layer, (2, 5, 4))(x, mask=mask.clone())
         torch.testing.assert_close(output, expected, **TOLERANCE)
+
+
+def test_masked_call_under_inference_mode():
+    # Inference tensors have no version counter: their mask layout is read every call.
+    layer = Bidirectional(GRU(3, return_sequences=True, reset_after=False))
+    layer.build((2, 5, 4))
+    x = torch.randn(2, 5, 4)
+    padded = torch.tensor([[True] * 5, [True] * 2 + [False] * 3])
+    with torch.inference_mode():
+        mask = padded.clone()
+        first = layer(x, mask=mask)
+        mask[1] = True
+        second = layer(x, mask=mask)
+    twin = step_loop_twin(layer, (2, 5, 4))
+    with torch.no_grad():
+        torch.testing.assert_close(first, twin(x, mask=padded), **TOLERANCE)
+        torch.testing.assert_close(second, twin(x), **TOLERANCE)

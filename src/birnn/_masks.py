@@ -88,10 +88,18 @@ def mask_layout(mask: torch.Tensor) -> str:
         >>> [mask_layout(torch.tensor(rows)) for rows in ([[1, 1]], [[1, 0]], [[0, 1]])]
         ['full', 'right', 'other']
     """
+    if mask.is_inference():  # no version counter to tell an in-place change by
+        return _read_layout(mask)
     key = (mask._version, mask.data_ptr())
     last = _LAST_LAYOUT[0]  # read once: another thread may replace it
     if last is not None and last[0]() is mask and last[1] == key:
         return last[2]
+    layout = _read_layout(mask)
+    _LAST_LAYOUT[0] = (weakref.ref(mask), key, layout)
+    return layout
+
+
+def _read_layout(mask: torch.Tensor) -> str:
     try:
         host = mask.numpy()  # a view: numpy's small reductions cost less than torch's
     except (RuntimeError, TypeError):  # a tensor subclass or transform: torch's own ops
@@ -102,9 +110,7 @@ def mask_layout(mask: torch.Tensor) -> str:
     else:
         full = bool(mask.all())
         right = full or torch.equal(mask, mask.cummin(dim=1).values)
-    layout = "full" if full else ("right" if right else "other")
-    _LAST_LAYOUT[0] = (weakref.ref(mask), key, layout)
-    return layout
+    return "full" if full else ("right" if right else "other")
 
 
 # The last mask read by ``mask_layout``: (a weak reference to it, its version, its layout).
