@@ -460,3 +460,86 @@ def test_masked_call_under_inference_mode():
     with torch.no_grad():
         torch.testing.assert_close(first, twin(x, mask=padded), **TOLERANCE)
         torch.testing.assert_close(second, twin(x), **TOLERANCE)
+
+
+# -- the step loop, both directions at once -------------------------------------------------
+
+
+def loop_layer(kind, units, **kwargs):
+    """A layer that takes the step loop: ``use_fused=False`` or an activation no kernel has."""
+    if kind == "lstm_hard_sigmoid":
+        return LSTM(units, recurrent_activation="hard_sigmoid", **kwargs)
+    return LAYERS[kind](units, use_fused=False, **kwargs)
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    kind=st.sampled_from(sorted(LAYERS) + ["lstm_hard_sigmoid"]),
+    units=st.integers(1, 4),
+    use_bias=st.booleans(),
+    return_sequences=st.booleans(),
+    mask_kind=st.sampled_from(MASKS),
+    with_initial_state=st.booleans(),
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3)),
+    seed=st.integers(0, 2**16),
+)
+def test_paired_step_loop_equals_each_direction_on_its_own(
+    kind, units, use_bias, return_sequences, mask_kind, with_initial_state, shape, seed
+):
+    layer = Bidirectional(
+        loop_layer(kind, units, use_bias=use_bias, return_sequences=return_sequences),
+        merge_mode=None,
+    )
+    state_count = (4 if "lstm" in kind else 2) if with_initial_state else 0
+    x, mask, initial_state = random_inputs(layer, shape, units, mask_kind, state_count, seed)
+    half = state_count // 2
+    x = x.requires_grad_()
+    together = layer(x, mask=mask, initial_state=initial_state)
+    forward = layer.forward_layer(
+        x, mask=mask, initial_state=initial_state and initial_state[:half]
+    )
+    backward = layer.backward_layer(
+        x, mask=mask, initial_state=initial_state and initial_state[half:]
+    )
+    if return_sequences:
+        backward = backward.flip(1)
+    for got, want in zip(together, (forward, backward), strict=True):
+        torch.testing.assert_close(got, want, **TOLERANCE)
+    weights = [x, *layer.parameters()]
+    projection = [
+        torch.randn(o.shape, generator=torch.Generator().manual_seed(2)) for o in together
+    ]
+    grads = torch.autograd.grad(sum((o * p).sum() for o, p in zip(together, projection)), weights)
+    expected = torch.autograd.grad(
+        sum((o * p).sum() for o, p in zip((forward, backward), projection)), weights
+    )
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got, want, **TOLERANCE)
+
+
+@pytest.mark.parametrize(
+    ("make_layer", "paired"),
+    [
+        (lambda: Bidirectional(LSTM(3, use_fused=False)), True),
+        (lambda: Bidirectional(GRU(3, recurrent_activation="hard_sigmoid")), True),
+        (lambda: Bidirectional(SimpleRNN(3, activation="elu")), True),
+        # Unlike cells, or recurrent dropout while training: each direction on its own.
+        (
+            lambda: Bidirectional(
+                LSTM(3, use_fused=False),
+                backward_layer=LSTM(3, use_fused=False, activation="relu", go_backwards=True),
+            ),
+            False,
+        ),
+        (lambda: Bidirectional(LSTM(3, recurrent_dropout=0.5)), False),
+        # Recurrent kernels of 2 MiB together: a loop per direction is faster.
+        (lambda: Bidirectional(LSTM(256, use_fused=False)), False),
+    ],
+)
+def test_the_step_loop_runs_both_directions_at_once_when_their_cells_alike(make_layer, paired):
+    layer = make_layer()
+    x = torch.randn(2, 5, 4)
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        layer(x, training=True)
+    batched = sum(1 for e in profiler.events() if e.name == "aten::baddbmm")
+    assert batched == (5 if paired else 0)

@@ -9,16 +9,31 @@ projects every step's input in one matmul (``project_inputs``) and then calls
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from .. import activations
 from ._layer import Layer, check_units, serialize_weight_options
 
 _WEIGHT_OPTIONS = ("kernel", "recurrent", "bias")
+
+
+def affine(inputs: torch.Tensor, h: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """``inputs + h @ kernel`` in one op, for one cell's 2-D ``kernel`` or two cells' stacked
+    ``(2, ...)`` kernels (``h`` stacked alike; ``inputs`` stacked, or a stack of vectors).
+
+    Example:
+        >>> affine(torch.ones(2, 1, 3), torch.ones(2, 1, 2), torch.ones(2, 2, 3))[0].tolist()
+        [[3.0, 3.0, 3.0]]
+    """
+    if kernel.dim() == 2:
+        return torch.addmm(inputs, h, kernel)
+    return torch.baddbmm(inputs if inputs.dim() == 3 else inputs.unsqueeze(-2), h, kernel)
 
 
 def _check_bool(owner: str, name: str, value: Any) -> bool:
@@ -372,11 +387,69 @@ class _Cell(Layer):
         self, projected: torch.Tensor, states: list[torch.Tensor]
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One time step from the projected input; returns ``(output, new_states)``."""
-        raise NotImplementedError
+        return self.step_function()(projected, states)
 
     def step_function(self) -> Callable:
         """``step`` for one call's whole sequence, with the weights prepared (split) once."""
-        return self.step
+        if self._dropout_masks[1] is not None:
+            return self._step_with_recurrent_dropout
+        return functools.partial(self._loop_step(), *self._loop_weights())
+
+    def pair_step_function(self, other: _Cell) -> Callable | None:
+        """One step of this cell and ``other`` together, on their states stacked ``(2, batch,
+        size)`` and inputs ``(2, batch, gates * units)``: one batched matmul per product for
+        both, and their elementwise ops once. ``None`` unless the two compute the same math
+        (class, units, activations, ``reset_after``, bias or not, dtype) and neither drops
+        recurrent states in this call.
+
+        Example:
+            >>> from birnn.layers import GRUCell
+            >>> a, b = GRUCell(2), GRUCell(2)
+            >>> a.build((1, 3)), b.build((1, 3))
+            (None, None)
+            >>> step = a.pair_step_function(b)
+            >>> output, _ = step(torch.ones(2, 1, 6), [torch.zeros(2, 1, 2)])
+            >>> output.shape
+            torch.Size([2, 1, 2])
+        """
+        if not self._pairs_with(other):
+            return None
+        stacked = [
+            None if mine is None else torch.stack([mine, theirs])
+            for mine, theirs in zip(self._loop_weights(), other._loop_weights())
+        ]
+        return functools.partial(self._loop_step(), *stacked)
+
+    def _pairs_with(self, other: nn.Module) -> bool:
+        same_math = (
+            type(other) is type(self)
+            and other.units == self.units
+            and other.activation == self.activation
+            and getattr(other, "recurrent_activation", None)
+            == getattr(self, "recurrent_activation", None)
+            and getattr(other, "reset_after", None) == getattr(self, "reset_after", None)
+        )
+        if not same_math or self._dropout_masks[1] is not None:
+            return False
+        if other._dropout_masks[1] is not None:
+            return False
+        return all(
+            (a is None) == (b is None) and (a is None or (a.shape, a.dtype) == (b.shape, b.dtype))
+            for a, b in zip(self._loop_weights(), other._loop_weights())
+        )
+
+    def _loop_step(self) -> Callable:
+        """The step without recurrent dropout, as a function of ``(*self._loop_weights(),
+        projected, states)``; the weights may be stacked ``(2, ...)`` for two cells."""
+        raise NotImplementedError
+
+    def _loop_weights(self) -> list[torch.Tensor | None]:
+        """The recurrent weights ``_loop_step`` takes."""
+        raise NotImplementedError
+
+    def _step_with_recurrent_dropout(self, projected, states):
+        """The step with this call's recurrent dropout masks."""
+        raise NotImplementedError
 
     def forward(
         self,

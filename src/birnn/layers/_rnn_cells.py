@@ -7,13 +7,12 @@ arguments (``name``, ``trainable``, ``dtype``...) go through ``**kwargs``.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import torch
 
 from .. import activations
-from ._cells import _Cell, _check_bool
+from ._cells import _Cell, _check_bool, affine
 
 
 def _lerp(candidate: torch.Tensor, h_prev: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -50,12 +49,18 @@ class SimpleRNNCell(_Cell):
 
     gates = 1
 
-    def step(self, projected, states):
-        h_prev = states[0]
-        if self._dropout_masks[1] is None:
-            h = self.activation(torch.addmm(projected, h_prev, self.recurrent_kernel))
-        else:
-            h = self.activation(projected + self._recurrent_projection(h_prev))
+    def _loop_weights(self):
+        return [self.recurrent_kernel]
+
+    def _loop_step(self):
+        return self._step
+
+    def _step(self, recurrent_kernel, projected, states):
+        h = self.activation(affine(projected, states[0], recurrent_kernel))
+        return h, [h]
+
+    def _step_with_recurrent_dropout(self, projected, states):
+        h = self.activation(projected + self._recurrent_projection(states[0]))
         return h, [h]
 
     def _kernel_mode(self):
@@ -224,12 +229,20 @@ class LSTMCell(_GatedCell):
 
         return forget_bias_one
 
-    def step(self, projected, states):
-        h_prev, c_prev = states
-        if self._dropout_masks[1] is None:
-            z = torch.addmm(projected, h_prev, self.recurrent_kernel)
-        else:
-            z = projected + self._recurrent_projection(h_prev)
+    def _loop_weights(self):
+        return [self.recurrent_kernel]
+
+    def _loop_step(self):
+        return self._step
+
+    def _step(self, recurrent_kernel, projected, states):
+        return self._gated(affine(projected, states[0], recurrent_kernel), states[1])
+
+    def _step_with_recurrent_dropout(self, projected, states):
+        return self._gated(projected + self._recurrent_projection(states[0]), states[1])
+
+    def _gated(self, z, c_prev):
+        """The step from the gates' pre-activations ``z``."""
         units = self.units
         z_if, z_c, z_o = z.split([2 * units, units, units], dim=-1)
         i, f = self._recurrent_activations(z_if, 2)
@@ -343,26 +356,22 @@ class GRUCell(_GatedCell):
             return self.bias
         return self.bias[0]
 
-    def step(self, projected, states):
-        return self.step_function()(projected, states)
-
-    def step_function(self):
-        if self._dropout_masks[1] is not None:
-            return self._step_with_recurrent_dropout
+    def _loop_weights(self):
         if self.reset_after:
-            recurrent_bias = None if self.bias is None else self.bias[1]
-            return functools.partial(self._step_reset_after, recurrent_bias)
+            return [self.recurrent_kernel, None if self.bias is None else self.bias[1]]
         units = self.units
-        kernels = self.recurrent_kernel.split([2 * units, units], dim=1)
-        return functools.partial(self._step_reset_before, *kernels)
+        return list(self.recurrent_kernel.split([2 * units, units], dim=1))
 
-    def _step_reset_after(self, recurrent_bias, projected, states):
+    def _loop_step(self):
+        return self._step_reset_after if self.reset_after else self._step_reset_before
+
+    def _step_reset_after(self, recurrent_kernel, recurrent_bias, projected, states):
         h_prev, units = states[0], self.units
         x_zr, x_h = projected.split([2 * units, units], dim=-1)
         if recurrent_bias is None:
-            inner = h_prev @ self.recurrent_kernel
+            inner = h_prev @ recurrent_kernel
         else:
-            inner = torch.addmm(recurrent_bias, h_prev, self.recurrent_kernel)
+            inner = affine(recurrent_bias, h_prev, recurrent_kernel)
         inner_zr, inner_h = inner.split([2 * units, units], dim=-1)
         z, r = self._recurrent_activations(x_zr + inner_zr, 2)
         candidate = self.activation(x_h + r * inner_h)
@@ -372,8 +381,8 @@ class GRUCell(_GatedCell):
     def _step_reset_before(self, kernel_zr, kernel_h, projected, states):
         h_prev, units = states[0], self.units
         x_zr, x_h = projected.split([2 * units, units], dim=-1)
-        z, r = self._recurrent_activations(torch.addmm(x_zr, h_prev, kernel_zr), 2)
-        candidate = self.activation(torch.addmm(x_h, r * h_prev, kernel_h))
+        z, r = self._recurrent_activations(affine(x_zr, h_prev, kernel_zr), 2)
+        candidate = self.activation(affine(x_h, r * h_prev, kernel_h))
         h = _lerp(candidate, h_prev, z)
         return h, [h]
 
