@@ -41,20 +41,21 @@ class CostModel:
         return self.call + steps * (self.step + self.row_step * rows)
 
 
-# Measured with benchmarks/calibrate_buckets.py on a 2-core x86 CPU (AVX-512), one thread:
+# Measured with benchmarks/calibrate_buckets.py on a 2-core x86 CPU (AVX-512), one thread
+# (medians of three runs, 2026-11-28, after the small-call work made a call cheaper):
 # (kernel, training) -> (call us, step us, row_step us per gates * units * (units + features)).
 _MEASURED = {
-    ("torch", True): (3074.0, 3.8, 1.55e-4),
-    ("torch", False): (1082.0, 4.1, 4.82e-5),
-    ("birnn", True): (1320.0, 46.1, 1.65e-4),
-    ("birnn", False): (478.0, 23.5, 7.06e-5),
+    ("torch", True): (1122.0, 2.5, 1.52e-4),
+    ("torch", False): (375.0, 1.1, 4.92e-5),
+    ("birnn", True): (1177.0, 51.9, 1.61e-4),
+    ("birnn", False): (541.0, 26.8, 6.91e-5),
 }
 # With more than one intra-op thread, birnn's GRU does its row work (the GEMMs) about 1.6x
 # faster but not its fixed costs per call and per step, so buckets pay less: measured with
 # two threads (elapsed time) on the same machine. PyTorch's LSTM kernel keeps one model.
 _MEASURED_THREADS = {
-    ("birnn", True): (1204.0, 53.6, 1.00e-4),
-    ("birnn", False): (445.0, 27.4, 4.29e-5),
+    ("birnn", True): (1184.0, 64.2, 1.01e-4),
+    ("birnn", False): (662.0, 33.2, 4.34e-5),
 }
 # GRU_RESET_BEFORE (birnn's kernel only) uses the GRU's model: the same GEMM work per step,
 # in two GEMMs and one more elementwise op.
