@@ -380,7 +380,7 @@ def test_gru_reset_before_runs_the_step_loop_where_birnns_kernel_does_not(make_l
         with pytest.raises(ValueError, match="use_fused=True") as error:
             make_layer(True)(x)
     expected, _, actual = str(error.value).partition("Received: ")
-    assert "Expected: " in expected and "reset_after=False" in actual
+    assert "Expected: " in expected and "reset_after=False" in actual and "(autocast)" in actual
 
 
 def test_use_fused_true_with_recurrent_dropout_runs_fused_at_inference():
@@ -543,3 +543,11 @@ def test_the_step_loop_runs_both_directions_at_once_when_their_cells_alike(make_
         layer(x, training=True)
     batched = sum(1 for e in profiler.events() if e.name == "aten::baddbmm")
     assert batched == (5 if paired else 0)
+
+
+def test_gru_reset_before_with_half_precision_inputs_says_their_dtype():
+    layer = GRU(3, reset_after=False, use_fused=True, dtype="float16")
+    with pytest.raises(ValueError, match="use_fused=True") as error:
+        layer(torch.randn(2, 5, 4, dtype=torch.float16))
+    expected, _, actual = str(error.value).partition("Received: ")
+    assert "float32 or float64" in expected and "(inputs of dtype torch.float16)" in actual

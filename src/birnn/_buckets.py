@@ -244,7 +244,7 @@ def run_buckets(
     if any(direction is None for final in finals for direction in final):
         return output, [None] * len(finals[0])  # the caller did not ask for the states
 
-    order = [bucket.rows for bucket in running]
+    order = list(layout.rows)
     for bucket in buckets:
         if bucket.steps == 0:  # outputs stay 0; the states are the initial ones
             given = _rows_of(states, bucket.rows)

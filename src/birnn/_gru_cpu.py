@@ -52,19 +52,34 @@ def runs(x: torch.Tensor, weights: list[torch.Tensor | None]) -> bool:
 
     Elsewhere PyTorch's own kernel runs: cuDNN on GPU, one traceable op for exporters.
     """
+    return refusal(x, weights) is None
+
+
+def refusal(x: torch.Tensor, weights: list[torch.Tensor | None]) -> str | None:
+    """Why this kernel does not run a call (``runs``), or ``None`` when it does.
+
+    Example:
+        >>> refusal(torch.ones(1, 1, 1, dtype=torch.float16), [])
+        'inputs of dtype torch.float16'
+    """
     if torch.compiler.is_compiling():
-        return False  # the compiler traces PyTorch's op
+        return "a torch.compile trace"  # the compiler traces PyTorch's op
+    if x.device.type != "cpu":
+        return f"inputs on {x.device}"
+    if x.dtype not in (torch.float32, torch.float64):
+        return f"inputs of dtype {x.dtype}"
     tensors = [x, *(w for w in weights if w is not None)]
-    return (
-        x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.float64)
-        and all(type(t) in _PLAIN and t.dtype == x.dtype for t in tensors)
-        and not torch.compiler.is_exporting()
-        and not torch.jit.is_tracing()
-        and not torch.is_autocast_enabled("cpu")
-        and not any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
-        and getattr(torch.autograd.forward_ad, "_current_level", -1) < 0  # no dual level
-    )
+    if not all(type(t) in _PLAIN and t.dtype == x.dtype for t in tensors):
+        return f"weights of another dtype than the inputs' {x.dtype}, or tensor subclasses"
+    if torch.compiler.is_exporting() or torch.jit.is_tracing():
+        return "an export or trace"
+    if torch.is_autocast_enabled("cpu"):
+        return "autocast"
+    if any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors):
+        return "a functorch transform"
+    if getattr(torch.autograd.forward_ad, "_current_level", -1) >= 0:
+        return "forward-mode AD"
+    return None
 
 
 _PLAIN = (torch.Tensor, torch.nn.Parameter)

@@ -383,7 +383,7 @@ def run_pair(
         return outputs.transpose(0, 1), forward_final, backward_final
 
     packed, padding, right_padded = _packed_inputs(x, mask)
-    extra = None
+    extra = lengths = None
     if lstm and given_backward:
         # The reverse pass meets a row's first valid step with h == 0 after its padding;
         # feeding h0 there through the recurrent kernel restores h0's contribution.
@@ -397,7 +397,7 @@ def run_pair(
 
     if return_sequences and right_padded and not final_states:
         return _zero_at_padding(mode, packed_outputs, mask), None, None
-    lengths = mask.sum(dim=1)
+    lengths = mask.sum(dim=1) if lengths is None else lengths
     forward_final, backward_final = _per_direction(final)
     has_steps = (lengths > 0).unsqueeze(-1)
     if lstm:

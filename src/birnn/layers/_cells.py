@@ -10,7 +10,7 @@ projects every step's input in one matmul (``project_inputs``) and then calls
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,19 @@ def affine(inputs: torch.Tensor, h: torch.Tensor, kernel: torch.Tensor) -> torch
     if kernel.dim() == 2:
         return torch.addmm(inputs, h, kernel)
     return torch.baddbmm(inputs if inputs.dim() == 3 else inputs.unsqueeze(-2), h, kernel)
+
+
+def alike_weights(first: Sequence[torch.Tensor | None], second: Sequence) -> bool:
+    """Whether two cells' weights pair up: both absent, or of one shape and dtype each.
+
+    Example:
+        >>> alike_weights([torch.ones(2), None], [torch.zeros(2), None])
+        True
+    """
+    return all(
+        (a is None) == (b is None) and (a is None or (a.shape, a.dtype) == (b.shape, b.dtype))
+        for a, b in zip(first, second)
+    )
 
 
 def _check_bool(owner: str, name: str, value: Any) -> bool:
@@ -429,13 +442,13 @@ class _Cell(Layer):
             == getattr(self, "recurrent_activation", None)
             and getattr(other, "reset_after", None) == getattr(self, "reset_after", None)
         )
-        if not same_math or self._dropout_masks[1] is not None:
-            return False
-        if other._dropout_masks[1] is not None:
-            return False
-        return all(
-            (a is None) == (b is None) and (a is None or (a.shape, a.dtype) == (b.shape, b.dtype))
-            for a, b in zip(self._loop_weights(), other._loop_weights())
+        recurrent_dropout = (
+            self._dropout_masks[1] is not None or other._dropout_masks[1] is not None
+        )
+        return (
+            same_math
+            and not recurrent_dropout
+            and alike_weights(self._loop_weights(), other._loop_weights())
         )
 
     def _loop_step(self) -> Callable:

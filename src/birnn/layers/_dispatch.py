@@ -41,7 +41,7 @@ from torch import nn
 
 from .. import _buckets, _gru_cpu, _kernels
 from .._masks import mask_layout
-from ._cells import _Cell, cell_output_size, flatten_states, zero_states
+from ._cells import _Cell, alike_weights, cell_output_size, flatten_states, zero_states
 
 
 @dataclasses.dataclass
@@ -114,13 +114,12 @@ def run_directions(directions: list[Direction]) -> Outputs:
     modes = [_fused_mode(direction) for direction in directions]
     if len(directions) == 2 and _runs_as_pair(*directions, *modes):
         return _run_pair(*directions, modes[0])
-    if len(directions) == 2 and modes == [None, None]:
-        step = _pair_step(*directions)
-        if step is not None:
-            looped = run_loop_pair(step, *directions)
-            results = [_finish(d, *result) for d, result in zip(directions, looped)]
-            return Outputs([output for output, _ in results], [states for _, states in results])
-    results = [_run_one(direction, mode) for direction, mode in zip(directions, modes)]
+    step = _pair_step(*directions) if len(directions) == 2 and modes == [None, None] else None
+    if step is not None:
+        looped = run_loop_pair(step, *directions)
+        results = [_finish(direction, *result) for direction, result in zip(directions, looped)]
+    else:
+        results = [_run_one(direction, mode) for direction, mode in zip(directions, modes)]
     return Outputs([output for output, _ in results], [states for _, states in results])
 
 
@@ -152,11 +151,13 @@ def _fused_refusal(direction: Direction) -> str | None:
     mode = cell._kernel_mode()
     if mode is None:
         return f"{cell._math_summary()}, whose math no fused kernel has"
-    if not _kernels.torch_computes(mode) and not _gru_cpu.runs(direction.x, cell._weights()):
-        return (
-            "a GRU with reset_after=False, which only birnn's CPU kernel computes (CPU "
-            "float32/float64 in eager mode, outside autocast), not this call"
-        )
+    if not _kernels.torch_computes(mode):
+        kernel_refusal = _gru_cpu.refusal(direction.x, cell._weights())
+        if kernel_refusal is not None:
+            return (
+                "a GRU with reset_after=False in a call birnn's CPU GRU kernel does not run "
+                f"({kernel_refusal})"
+            )
     input_masks, recurrent_masks = cell._dropout_masks
     if recurrent_masks is not None:
         return "recurrent_dropout while training"
@@ -199,11 +200,7 @@ def _runs_as_pair(first: Direction, second: Direction, first_mode, second_mode) 
             return False  # each direction would need its own input
     if first.return_sequences != second.return_sequences:
         return False
-    first_weights, second_weights = first.cell._weights(), second.cell._weights()
-    return all(
-        (a is None) == (b is None) and (a is None or (a.shape, a.dtype) == (b.shape, b.dtype))
-        for a, b in zip(first_weights, second_weights)
-    )
+    return alike_weights(first.cell._weights(), second.cell._weights())
 
 
 def _pair_step(first: Direction, second: Direction):
