@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
+from birnn import _gru_cpu
 from birnn._gru_cpu import gru_sequence, reference_gru_sequence
 
 
@@ -86,13 +91,19 @@ def test_one_input_feature_or_unit(features):
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
-def test_padding_carries_the_state_unchanged(reset_after):
+def test_padding_carries_the_state_unchanged_and_outputs_zeros(reset_after):
     case = make_case(dtype=torch.float32, reset_after=reset_after)
     x, initial, kernels, recurrent, biases, _, _ = case
-    padding = torch.ones(5, 3, dtype=torch.bool)
+    lengths = torch.tensor([0, 2, 0])
+    padding = torch.arange(5).unsqueeze(1) >= lengths
+    outputs, final = gru_sequence(x, initial, kernels, recurrent, biases, padding, reset_after)
+    assert torch.equal(final[:, [0, 2]], initial.detach()[:, [0, 2]])
+    assert not torch.equal(final[:, 1], initial.detach()[:, 1])
+    assert torch.equal(outputs[padding], torch.zeros(13, 6))
+    padding = torch.ones(5, 3, dtype=torch.bool)  # no row has a step
     outputs, final = gru_sequence(x, initial, kernels, recurrent, biases, padding, reset_after)
     assert torch.equal(final, initial.detach())
-    assert torch.equal(outputs[:, :, :3], initial[0].detach().expand(5, 3, 3))
+    assert torch.equal(outputs, torch.zeros(5, 3, 6))
 
 
 @pytest.mark.parametrize("directions", [1, 2])
@@ -218,5 +229,62 @@ def test_saved_tensor_hooks_and_checkpointing_reach_the_gates(reset_after):
     for got in (hooked, checkpointed):
         for a, b in zip(got, expected, strict=True):
             torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
-    # The gates of both directions, (2, time, batch, 4 * units) or wider, went through the hook.
-    assert max(packed) >= 2 * 6 * 4 * 4 * 8
+    # The gates of both directions went through the hook: (2, rows, 4 * units) or wider, with
+    # 13 rows: the 4 of the first step, then each step's rows that had the step before.
+    assert max(packed) >= 2 * 13 * 4 * 8
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    lengths=st.lists(st.integers(0, 9), min_size=1, max_size=7),
+    directions=st.sampled_from([1, 2]),
+    reset_after=st.booleans(),
+    chunk_rows=st.sampled_from([1, 3, 8, 1024]),
+    seed=st.integers(0, 2**16),
+)
+def test_rows_of_any_lengths_in_any_order_equal_the_reference(
+    lengths, directions, reset_after, chunk_rows, seed
+):
+    # Rows unsorted, of length 0 or of the full time, over chunks of steps of every size:
+    # the kernel sorts them and steps each row's own steps only. (With no step at all, the
+    # inputs and weights take no part: test_padding_carries_the_state_unchanged...)
+    assume(any(lengths))
+    time = max(lengths)
+    case = list(make_case(time=time, batch=len(lengths), directions=directions, seed=seed))
+    case[5] = torch.arange(time).unsqueeze(1) >= torch.tensor(lengths)
+    case[6] = reset_after
+    if not reset_after:
+        case[4] = [b[0].detach().clone().requires_grad_() for b in case[4]]
+    with (
+        mock.patch.object(_gru_cpu, "_PROJECT_ROWS", chunk_rows),
+        mock.patch.object(_gru_cpu, "_FACTOR_ROWS", chunk_rows),
+    ):
+        outputs, final = gru_sequence(*case)
+        expected_outputs, expected_final = reference_gru_sequence(*case)
+        torch.testing.assert_close(outputs, expected_outputs, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(final, expected_final, rtol=1e-12, atol=1e-12)
+        assert_gradients_match_the_reference(case, outputs, final)
+
+
+def test_masked_steps_multiply_only_the_rows_that_have_them():
+    from birnn.layers import GRU, Bidirectional
+
+    units = 8
+    layer = Bidirectional(GRU(units, return_sequences=True))
+    x = torch.randn(4, 10, 3)
+    mask = torch.arange(10) < torch.tensor([[1], [10], [0], [3]])
+    layer(x[:, :1])
+    with torch.profiler.profile(record_shapes=True) as profile:
+        layer(x, mask=mask).sum().backward()
+    steps = {"forward": [], "backward": []}
+    for event in profile.events():
+        if event.name == "aten::addmm_":
+            rows, kernel = event.input_shapes[1][0], event.input_shapes[2]
+            if kernel == [units, 3 * units]:
+                steps["forward"].append(rows)
+            elif kernel == [3 * units, units]:
+                steps["backward"].append(rows)
+    # Rows with steps 0, 1, 2, ... : 3, 2, 2, then 1 (lengths 10, 3, 1): per direction.
+    counts = [3, 2, 2] + [1] * 7
+    assert sorted(steps["forward"]) == sorted(counts * 2)
+    assert sorted(steps["backward"]) == sorted(counts * 2)

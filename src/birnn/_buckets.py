@@ -43,45 +43,39 @@ class CostModel:
 
 # Measured with benchmarks/calibrate_buckets.py on a 2-core x86 CPU (AVX-512), one thread
 # (medians of three runs, 2026-11-28, after the small-call work made a call cheaper):
-# (kernel, training) -> (call us, step us, row_step us per gates * units * (units + features)).
+# training -> (call us, step us, row_step us per gates * units * (units + features)).
+# Only PyTorch's kernels run in buckets: birnn's GRU kernel skips the padding itself.
 _MEASURED = {
-    ("torch", True): (1122.0, 2.5, 1.52e-4),
+    True: (1122.0, 2.5, 1.52e-4),
     # Inference measured (375, 1.1, 4.92e-5) at 128 units; at 256 the per-step weight
     # traffic makes small buckets cost more than the linear model says (B=8, T=50: 1.14-1.23x
     # the single call), so inference keeps the earlier, larger fixed cost.
-    ("torch", False): (1082.0, 4.1, 4.82e-5),
-    ("birnn", True): (1177.0, 51.9, 1.61e-4),
-    ("birnn", False): (541.0, 26.8, 6.91e-5),
+    False: (1082.0, 4.1, 4.82e-5),
 }
-# With more than one intra-op thread, both kernels do their row work (the GEMMs) about
+# With more than one intra-op thread, the kernels do their row work (the GEMMs) about
 # 1.6-1.8x faster but not their fixed costs per call and per step, so buckets pay less:
-# measured with two threads (elapsed time) on the same machine; LSTM inference keeps the
+# measured with two threads (elapsed time) on the same machine; inference keeps the
 # one-thread fixed call cost, as above.
 _MEASURED_THREADS = {
-    ("torch", True): (1194.0, 11.6, 8.47e-5),
-    ("torch", False): (1082.0, 6.0, 2.70e-5),
-    ("birnn", True): (1184.0, 64.2, 1.01e-4),
-    ("birnn", False): (662.0, 33.2, 4.34e-5),
+    True: (1194.0, 11.6, 8.47e-5),
+    False: (1082.0, 6.0, 2.70e-5),
 }
-# GRU_RESET_BEFORE (birnn's kernel only) uses the GRU's model: the same GEMM work per step,
-# in two GEMMs and one more elementwise op.
-_GATES = {"LSTM": 4, "GRU": 3, "GRU_RESET_BEFORE": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 # Below this many rows a split cannot pay for the planning itself.
 _MIN_ROWS = 8
 
 
-def cost_model(kernel: str, training: bool, mode: str, units: int, features: int) -> CostModel:
-    """The measured cost of one call of ``kernel`` (``"torch"`` or ``"birnn"``) in ``mode``,
-    with the current number of intra-op threads (one, or more).
+def cost_model(training: bool, mode: str, units: int, features: int) -> CostModel:
+    """The measured cost of one call of PyTorch's fused kernel in ``mode``, with the current
+    number of intra-op threads (one, or more).
 
     Example:
-        >>> model = cost_model("torch", True, "LSTM", 128, 64)
+        >>> model = cost_model(True, "LSTM", 128, 64)
         >>> model.cost(32, 100) > model.cost(32, 50) + model.cost(0, 0)
         True
     """
-    key = (kernel, training)
-    threaded = _MEASURED_THREADS.get(key) if torch.get_num_threads() > 1 else None
-    call, step, per_weight = threaded or _MEASURED[key]
+    threaded = _MEASURED_THREADS if torch.get_num_threads() > 1 else _MEASURED
+    call, step, per_weight = threaded[training]
     return CostModel(call, step, per_weight * _GATES[mode] * units * (units + features))
 
 

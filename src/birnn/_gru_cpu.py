@@ -27,10 +27,13 @@ so ``a_n`` is kept doubled (exact). Rows
 whose width is a multiple of 512 bytes lie a cache line further apart: rows a power of
 two apart collide in the cache's sets and slow the GEMMs that read or write them.
 
-Masks use the fused paths' scheme: the caller packs each row's valid steps to
-the front, and at the padded positions (``padding``) the update gate is driven to
-exactly 1, so the state passes through unchanged in both reading directions and
-no gradient flows there.
+Under a mask the caller packs each row's valid steps to the front (``padding`` marks
+the rest), and the kernel skips the padding as PyTorch's packed sequences do
+(``_Rows``): it runs the rows sorted by length, longest first, for as many steps as
+the longest has; the second direction reads each row from its own last valid step;
+so the rows that have a step are always the first few, and every step's GEMMs and
+elementwise ops work on those only. A batch of long-tailed lengths costs about its
+valid steps, not its padded ones.
 
 Gates are in Keras's order ``z, r, h``; weights are the cells' own tensors
 (``kernel (features, 3 * units)``, ``recurrent_kernel (units, 3 * units)``, ``bias
@@ -39,10 +42,11 @@ Gates are in Keras's order ``z, r, h``; weights are the cells' own tensors
 
 from __future__ import annotations
 
-import torch
+import functools
+import itertools
 
-# Pre-activation of the update gate at padded steps: sigmoid(_SATURATE) == 1 exactly.
-_SATURATE = 1.0e4
+import numpy as np
+import torch
 
 
 def runs(x: torch.Tensor, weights: list[torch.Tensor | None]) -> bool:
@@ -104,7 +108,9 @@ def gru_sequence(
         recurrent_kernels: per direction, ``(units, 3 * units)``.
         biases: per direction, ``(2, 3 * units)`` (input bias, recurrent bias), or
             ``(3 * units,)`` with ``reset_after=False``; or ``None``.
-        padding: optional bool ``(time, batch)``; ``True`` where the state passes unchanged.
+        padding: optional bool ``(time, batch)``, ``True`` at the steps after each row's
+            valid ones: the state passes them unchanged, the outputs there are 0 and take no
+            gradient, and ``x`` there must be finite.
         reset_after: Keras's ``reset_after``: the reset gate scales the candidate's
             recurrent term (``True``) or the state before its matmul (``False``).
 
@@ -119,17 +125,164 @@ def gru_sequence(
         >>> outputs.shape, final.shape
         (torch.Size([4, 1, 1]), torch.Size([1, 1, 1]))
     """
-    bias_list = [None] * len(kernels) if biases is None else list(biases)
+    directions = len(kernels)
+    bias_list = [None] * directions if biases is None else list(biases)
+    if padding is None:
+        layout = _Layout.unmasked(*x.shape[:2])
+    else:
+        layout = _Layout.masked(padding, directions)
+        if layout.time == 0:  # no row has a step
+            units = recurrent_kernels[0].shape[0]
+            return x.new_zeros(*x.shape[:2], directions * units), initial.clone()
     # Named for profilers (PyTorch's own kernels show as aten::gru).
-    with torch.profiler.record_function(_PROFILER_NAMES[len(kernels)]):
+    with torch.profiler.record_function(_PROFILER_NAMES[directions]):
         tensors = [x, initial, *kernels, *recurrent_kernels, *bias_list]
         training = torch.is_grad_enabled() and any(
             t is not None and t.requires_grad for t in tensors
         )
-        return _GRUSequence.apply(x, initial, padding, training, reset_after, *tensors[2:])
+        return _GRUSequence.apply(x, initial, layout, training, reset_after, *tensors[2:])
 
 
 _PROFILER_NAMES = {1: "birnn::gru", 2: "birnn::gru_bidirectional"}
+
+
+class _Layout:
+    """Where a call's rows and steps lie in the kernel's buffers.
+
+    The gates and states of every step are rows of ``(directions, rows, ·)`` buffers,
+    step after step. Without padding each step has every row of the batch. Under
+    padding the rows are sorted by length, longest first, and each direction reads only
+    a row's own steps, from its first (the first direction) or from its last valid one
+    (the second); so the rows that have step ``t`` are the first ``counts[t]``, and each
+    step works on those rows only (the layout of PyTorch's packed sequences). Step ``t``'s
+    block also keeps the rows that ended at step ``t - 1`` (``blocks[t] = counts[t -
+    1]``), so that the states before each step lie in the same rows as its gates
+    (``_WeightGrads`` then needs one GEMM per chunk of steps); those rows take no gradient.
+
+    Positions are flat indices ``t * batch + b`` into time-major ``(time, batch, ·)``.
+
+    Attributes:
+        batch, time: the batch size and the steps that run (the longest row's length).
+        counts: per step, the rows that have it.
+        blocks: per step, its rows in the buffers, and the states after the last step.
+        offsets: each block's first row: step ``t``'s gates and the states before it start
+            at ``offsets[t]``; the states buffer has ``offsets[-1]`` rows (a row of zeros
+            last under padding).
+        padding: the ``(time, batch)`` padding, or ``None``.
+        order, inverse: ``(batch,)`` the rows by length, longest first, and each row's place
+            in that order; ``None`` when the rows are sorted already.
+        reading: per direction, the input position each row of the gates reads.
+        placing: per direction, ``(time * batch,)``: the states' row of each position's
+            output (the row of zeros at padded positions).
+        outside: per direction, the output position of each states' row after the first
+            block.
+        ends: per direction, the position of each sorted row's last step (rows with steps).
+        final: ``(batch,)`` each row's final state's row.
+    """
+
+    def __init__(self, batch, counts, blocks, padding=None):
+        self.batch, self.time, self.counts, self.blocks = batch, len(counts), counts, blocks
+        self.offsets = [0, *itertools.accumulate(blocks)]
+        self.rows = self.offsets[self.time]
+        self.padding = padding
+        self.order = self.inverse = self.dead = None
+        self._views, self._chunks = {}, {}
+
+    @staticmethod
+    @functools.lru_cache(maxsize=64)
+    def unmasked(time: int, batch: int) -> _Layout:
+        return _Layout(batch, [batch] * time, [batch] * (time + 1))
+
+    @staticmethod
+    def masked(padding: torch.Tensor, directions: int) -> _Layout:
+        lengths = (~padding).sum(dim=0).numpy()
+        batch = len(lengths)
+        order = np.argsort(-lengths, kind="stable")
+        ordered = lengths[order]
+        time = int(ordered[0]) if batch else 0
+        steps = np.arange(time)[:, None]
+        valid = steps < ordered  # (time, batch): sorted row j has step t
+        counts = valid.sum(axis=1).tolist()
+        layout = _Layout(batch, counts, [batch, *counts], padding)
+        if time == 0:
+            return layout
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(batch)
+        if not (order == np.arange(batch)).all():
+            layout.order, layout.inverse = torch.from_numpy(order), torch.from_numpy(inverse)
+        offsets = np.asarray(layout.offsets)
+        columns = np.arange(batch)
+        in_block = columns < np.asarray(layout.blocks[:time])[:, None]
+        gate_rows = offsets[:time, None] + columns
+        layout.dead = torch.from_numpy(gate_rows[in_block & ~valid])
+        after = offsets[1 : time + 1, None] + columns  # the states after each step
+        zero_row = offsets[-1]
+        reads = [steps * batch + order]
+        if directions == 2:
+            reads.append(np.where(valid, ordered - 1 - steps, steps) * batch + order)
+        layout.reading, layout.placing, layout.outside, layout.ends = [], [], [], []
+        with_steps = int(valid[0].sum())
+        for read in reads:
+            layout.reading.append(torch.from_numpy(read[in_block]))
+            placing = np.full(time * batch, zero_row)
+            placing[read[valid]] = after[valid]
+            layout.placing.append(torch.from_numpy(placing))
+            layout.outside.append(torch.from_numpy(read[valid]))
+            layout.ends.append(
+                torch.from_numpy(read[ordered[:with_steps] - 1, columns[:with_steps]])
+            )
+        layout.final = torch.from_numpy(offsets[ordered[inverse]] + inverse)
+        layout.offsets.append(zero_row + 1)
+        return layout
+
+    def chunks(self, rows: int) -> list[tuple[int, int]]:
+        """The steps in chunks ``(start, stop)`` of about ``rows`` rows, at least one step."""
+        chunks = self._chunks.get(rows)
+        if chunks is None:
+            chunks, start, total = [], 0, 0
+            for t, block in enumerate(self.blocks[: self.time]):
+                total += block
+                if total >= rows:
+                    chunks.append((start, t + 1))
+                    start, total = t + 1, 0
+            if start < self.time:
+                chunks.append((start, self.time))
+            self._chunks[rows] = chunks
+        return chunks
+
+    def steps(self, tensor: torch.Tensor, dim: int, start: int, stop: int) -> list[torch.Tensor]:
+        """Each step's rows that have it, for steps ``start`` to ``stop - 1`` of ``tensor``,
+        whose dimension ``dim`` holds their blocks from its first row on."""
+        plan = self._views.get((start, stop))
+        if plan is None:
+            sizes, picks = [], []
+            for t in range(start, stop):
+                picks.append(len(sizes))
+                sizes.append(self.counts[t])
+                if self.blocks[t] > self.counts[t]:
+                    sizes.append(self.blocks[t] - self.counts[t])
+            rows = self.offsets[stop] - self.offsets[start]
+            plan = self._views[start, stop] = (
+                sizes,
+                None if len(picks) == len(sizes) else picks,
+                rows,
+            )
+        sizes, picks, rows = plan
+        parts = tensor.narrow(dim, 0, rows).split(sizes, dim)
+        return parts if picks is None else [parts[i] for i in picks]
+
+    def states_after(self, tensor: torch.Tensor, dim: int) -> list[torch.Tensor]:
+        """Each step's rows of the states after it (``tensor``'s blocks 1 on)."""
+        rows = self.offsets[self.time + 1] - self.batch
+        return tensor.narrow(dim, self.batch, rows).split(self.counts, dim)
+
+    def dead_rows(self, start: int, stop: int) -> torch.Tensor | None:
+        """The rows of steps ``start`` to ``stop - 1`` that ended before, from the first of
+        step ``start``, or ``None``."""
+        if self.dead is None:
+            return None
+        low, high = np.searchsorted(self.dead.numpy(), [self.offsets[start], self.offsets[stop]])
+        return self.dead[low:high] - self.offsets[start] if high > low else None
 
 
 class _GRUSequence(torch.autograd.Function):
@@ -137,42 +290,47 @@ class _GRUSequence(torch.autograd.Function):
     graph of the gradients is asked for (``create_graph=True``), a differentiable replay."""
 
     @staticmethod
-    def forward(ctx, x, initial, padding, training, reset_after, *weights):
-        inputs = _reading_order(x, len(weights) // 3)
-        gates, states = _forward(inputs, initial, padding, weights, reset_after)
+    def forward(ctx, x, initial, layout, training, reset_after, *weights):
+        inputs = _reading_order(x, len(weights) // 3, layout)
+        gates, states = _forward(inputs, _sorted(initial, layout), layout, weights, reset_after)
         if training:
             # The gates are saved like the rest, so that saved-tensor hooks (non-reentrant
             # checkpointing, offloading) reach them too. The backward overwrites them with the
             # gates' gradients through ``.data`` (outside autograd's version count, which would
             # refuse a second backward); a second backward (retain_graph) recomputes them.
-            ctx.save_for_backward(states, x, initial, gates, *weights, *inputs[1:])
-            ctx.padding, ctx.reset_after, ctx.gates_overwritten = padding, reset_after, False
-        return _outputs_in_time_order(states), states[:, -1].clone(
-            memory_format=torch.contiguous_format
-        )
+            ctx.save_for_backward(states, x, initial, gates, *weights, *inputs)
+            ctx.layout, ctx.reset_after, ctx.gates_overwritten = layout, reset_after, False
+        return _outputs_in_time_order(states, layout, x.shape[0]), _final_states(states, layout)
 
     @staticmethod
     def backward(ctx, output_grad, final_grad):
         states, x, initial, gates, *rest = ctx.saved_tensors
         directions = len(ctx.needs_input_grad[_WEIGHTS:]) // 3
-        weights, inputs = rest[: 3 * directions], [x, *rest[3 * directions :]]
+        weights, inputs = rest[: 3 * directions], rest[3 * directions :]
         if torch.is_grad_enabled():
             return _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad)
+        layout = ctx.layout
         if ctx.gates_overwritten:  # a second backward (retain_graph): the first overwrote them
-            gates, _ = _forward(inputs, initial, ctx.padding, weights, ctx.reset_after)
+            gates, _ = _forward(inputs, _sorted(initial, layout), layout, weights, ctx.reset_after)
         else:
             gates = gates.data
         ctx.gates_overwritten = True
-        weight_grads, initial_grad, input_grad = _backward(
+        state_grads = _StateGrads(output_grad, final_grad, states, layout)
+        weight_grads, initial_grad, input_grads = _backward(
             inputs,
             gates,
             states,
             weights,
-            output_grad,
-            final_grad,
+            state_grads,
+            layout,
             ctx.needs_input_grad[0],
             ctx.reset_after,
         )
+        if layout.inverse is not None:
+            initial_grad = initial_grad.index_select(1, layout.inverse)
+        input_grad = None
+        if input_grads is not None:
+            input_grad = _inputs_in_time_order(input_grads, layout, x.shape)
         return (input_grad, initial_grad, None, None, None, *weight_grads)
 
 
@@ -180,20 +338,60 @@ class _GRUSequence(torch.autograd.Function):
 _WEIGHTS = 5
 
 
-def _reading_order(x: torch.Tensor, directions: int) -> list[torch.Tensor]:
-    """Per direction, ``(time, batch, features)``: the steps in its reading order."""
-    return [x, x.flip(0)] if directions == 2 else [x]
+def _sorted(initial: torch.Tensor, layout: _Layout) -> torch.Tensor:
+    """The initial states ``(directions, batch, units)`` of the rows in the kernel's order."""
+    return initial if layout.order is None else initial.index_select(1, layout.order)
 
 
-def _outputs_in_time_order(states: torch.Tensor) -> torch.Tensor:
-    """``(time, batch, directions * units)`` from reading-order states (``_forward``)."""
-    directions, steps, batch, units = states.shape
-    if directions == 1:
-        return states[0, 1:].clone()
-    outputs = states.new_empty(steps - 1, batch, 2 * units)
-    outputs[..., :units] = states[0, 1:]
-    torch.index_select(states[1, 1:], 0, _reversed(steps - 1), out=outputs[..., units:])
+def _reading_order(x: torch.Tensor, directions: int, layout: _Layout) -> list[torch.Tensor]:
+    """Per direction, ``(rows, features)``: the input each row of the gates reads."""
+    time, batch, features = x.shape
+    if layout.padding is None:
+        steps = [x, x.flip(0)] if directions == 2 else [x]
+        return [s.reshape(time * batch, features) for s in steps]
+    flat = x.reshape(time * batch, features)
+    return [flat.index_select(0, reading) for reading in layout.reading]
+
+
+def _outputs_in_time_order(states: torch.Tensor, layout: _Layout, time: int) -> torch.Tensor:
+    """``(time, batch, directions * units)`` from the states (``_forward``)."""
+    directions, _, units = states.shape
+    batch, steps = layout.batch, layout.time
+    if layout.padding is None:
+        after = states[:, batch:].view(directions, steps, batch, units)
+        if directions == 1:
+            return after[0].clone()
+        outputs = states.new_empty(steps, batch, 2 * units)
+        outputs[..., :units] = after[0]
+        torch.index_select(after[1], 0, _reversed(steps), out=outputs[..., units:])
+        return outputs
+    outputs = states.new_empty(time, batch, directions * units)
+    outputs[steps:] = 0.0
+    placed = outputs[:steps].view(steps * batch, directions * units)
+    for d in range(directions):
+        out = placed[:, d * units : (d + 1) * units]
+        torch.index_select(states[d], 0, layout.placing[d], out=out)
     return outputs
+
+
+def _final_states(states: torch.Tensor, layout: _Layout) -> torch.Tensor:
+    """``(directions, batch, units)``: each row's state after its last step."""
+    if layout.padding is None:
+        start = layout.offsets[layout.time]
+        return states[:, start : start + layout.batch].clone()
+    return states.index_select(1, layout.final)
+
+
+def _inputs_in_time_order(grads: list[torch.Tensor], layout: _Layout, shape) -> torch.Tensor:
+    """The inputs' gradient ``shape`` from each direction's rows' (``_reading_order``)."""
+    if layout.padding is None:
+        grads = [g.view(shape) for g in grads]
+        return grads[0] if len(grads) == 1 else grads[0].add_(grads[1].flip(0))
+    input_grad = grads[0].new_zeros(shape)
+    flat = input_grad.view(shape[0] * shape[1], shape[2])
+    for grad, reading in zip(grads, layout.reading):
+        flat.index_add_(0, reading, grad)
+    return input_grad
 
 
 def _reversed(time: int) -> torch.Tensor:
@@ -202,37 +400,66 @@ def _reversed(time: int) -> torch.Tensor:
 
 
 class _StateGrads:
-    """The gradients of each direction's state after each step it reads, from outside the
-    recurrence (the outputs' and the final states' gradients), in reading order, a chunk of
-    at most ``steps`` steps at a time, each written over the last (a copy of them all would
-    add to the backward's peak memory)."""
+    """The gradients of each direction's states from outside the recurrence (the outputs'
+    gradient), in the states' rows, a chunk of steps at a time, each chunk written over the
+    last (a copy of them all would add to the backward's peak memory); and ``last``, each
+    row's gradient of its state after its last step (with the final states' gradient), where
+    the backward through time starts."""
 
-    def __init__(self, output_grad, final_grad, states, steps):
-        directions, time, batch, units = states.shape
-        time -= 1
-        self.output_grad, self.buffer = output_grad, None
-        if output_grad is None or directions == 2:
+    def __init__(self, output_grad, final_grad, states, layout):
+        directions, _, units = states.shape
+        batch = layout.batch
+        self.output_grad, self.layout, self.units, self.buffer = output_grad, layout, units, None
+        most = max(layout.offsets[b] - layout.offsets[a] for a, b in layout.chunks(_FACTOR_ROWS))
+        if output_grad is None or directions == 2 or layout.padding is not None:
             allocate = states.new_zeros if output_grad is None else states.new_empty
-            self.buffer = allocate(directions, min(steps, time), batch, units)
-        if output_grad is not None and directions == 2:
-            self.forward, self.backward = output_grad.split(units, dim=-1)
-            self.reversed = _reversed(time)
-        self.last = self.chunk(time - 1, time)[:, 0].clone()
+            self.buffer = allocate(directions, most, units)
+        if output_grad is None:
+            self.last = states.new_zeros(directions, batch, units)
+        elif layout.padding is None:
+            last = output_grad[-1].view(batch, directions, units).transpose(0, 1)
+            self.last = last.clone(memory_format=torch.contiguous_format)
+            if directions == 2:
+                self.last[1] = output_grad[0, :, units:]
+        else:
+            self.last = states.new_zeros(directions, batch, units)
+            flat = output_grad.reshape(-1, output_grad.shape[-1])
+            for d, ends in enumerate(layout.ends):
+                out = self.last[d, : len(ends)]
+                torch.index_select(flat[:, d * units : (d + 1) * units], 0, ends, out=out)
         if final_grad is not None:
-            self.last += final_grad
+            self.last += final_grad if layout.order is None else final_grad[:, layout.order]
 
-    def chunk(self, start: int, stop: int) -> torch.Tensor:
-        """``(directions, stop - start, batch, units)``: steps ``start`` to ``stop - 1``."""
-        if self.buffer is None:  # one direction: its states' gradients are the outputs'
-            return self.output_grad[start:stop].unsqueeze(0)
-        chunk = self.buffer[:, : stop - start]
+    def chunk(self, start: int, stop: int) -> list[torch.Tensor | None]:
+        """Per step ``start`` to ``stop - 1``, the gradient of its active rows' states before
+        it (``None`` for step 0, whose are the initial states)."""
+        layout, units = self.layout, self.units
+        first = max(start, 1)
+        if first >= stop:
+            return [None]
+        batch, low, high = layout.batch, layout.offsets[first], layout.offsets[stop]
+        if self.buffer is None:  # one direction, no padding: the outputs' gradient as it is
+            steps = self.output_grad[first - 1 : stop - 1].unsqueeze(0).unbind(1)
+            return [None] * (first - start) + list(steps)
+        chunk = self.buffer[:, : high - low]
         if self.output_grad is not None:
-            chunk[0] = self.forward[start:stop]
-            torch.index_select(self.backward, 0, self.reversed[start:stop], out=chunk[1])
-        return chunk  # zeros without the outputs' gradient
+            if layout.padding is None:
+                steps = chunk.view(2, stop - first, batch, units)
+                steps[0] = self.output_grad[first - 1 : stop - 1, :, :units]
+                time = self.output_grad.shape[0]
+                reversed_steps = _reversed(time)[first - 1 : stop - 1]
+                torch.index_select(self.output_grad[..., units:], 0, reversed_steps, out=steps[1])
+            else:
+                flat = self.output_grad.reshape(-1, self.output_grad.shape[-1])
+                for d, outside in enumerate(layout.outside):
+                    columns = flat[:, d * units : (d + 1) * units]
+                    torch.index_select(
+                        columns, 0, outside[low - batch : high - batch], out=chunk[d]
+                    )
+        return [None] * (first - start) + list(layout.steps(chunk, 1, first, stop))
 
 
-def _forward(inputs, initial, padding, weights, reset_after=True):
+def _forward(inputs, initial, layout, weights, reset_after=True):
     """The gates of every step and the states, ``initial`` first.
 
     Per step ``h = lerp(n, h_prev, z)``, ``n = tanh(a_n)``, ``a_n = x_n + r * g_n``, with
@@ -241,65 +468,64 @@ def _forward(inputs, initial, padding, weights, reset_after=True):
     h_prev) @ recurrent_kernel_h``. The steps are projected a chunk at a time, just
     before they run, so that their gates are still in cache when the steps read them.
 
+    Args:
+        inputs: per direction, ``(rows, features)``, each row of the gates' input.
+        initial: ``(directions, batch, units)``, the rows in the layout's order.
+        layout: the call's ``_Layout``.
+        weights: the kernels, recurrent kernels and biases, per direction.
+        reset_after: as in ``gru_sequence``.
+
     Returns:
-        ``(gates (directions, time, batch, 4 * units), states (directions, time + 1, batch,
-        units))`` in reading order; each step's gates row is ``[n | z | r | g_n]`` (``[n |
-        z | r | r * h_prev]`` with ``reset_after=False``) once the step has run (``n`` the
+        ``(gates (directions, rows, 4 * units), states (directions, layout.offsets[-1],
+        units))`` in the layout's rows; each step's gates row is ``[n | z | r | g_n]`` (``[n
+        | z | r | r * h_prev]`` with ``reset_after=False``) once the step has run (``n`` the
         candidate, after its activation).
     """
     directions = len(inputs)
-    time, batch, _ = inputs[0].shape
     units = weights[directions].shape[0]
+    time, batch = layout.time, layout.batch
     projections = [
         _Projection(weights[d], weights[2 * directions + d], units, reset_after)
         for d in range(directions)
     ]
-    gates = _gates_buffer(inputs[0], directions, time, batch, units)
-    padded = None
-    if padding is not None:
-        padded = torch.stack([padding, padding.flip(0)] if directions == 2 else [padding])
-        padded = padded.unsqueeze(-1)
-    # Each direction's states are contiguous over time for the weight gradients' GEMM.
-    states = inputs[0].new_empty(directions, time + 1, batch, units)
-    states[:, 0] = initial
-    candidate_steps, z_steps, r_steps, inner_steps = (
-        part.unbind(1) for part in gates.split(units, dim=-1)
-    )
-    zr_steps = gates[..., units : 3 * units].unbind(1)
-    state_steps = states.unbind(1)
+    gates = _gates_buffer(inputs[0], directions, layout.rows, units)
+    states = inputs[0].new_empty(directions, layout.offsets[-1], units)
+    states[:, :batch] = initial
+    if layout.padding is not None:
+        states[:, -1] = 0.0  # the outputs at padded positions
+
+    def steps(tensor, dim=1):
+        return layout.steps(tensor, dim, 0, time)
+
+    candidate_steps, z_steps, r_steps, inner_steps = map(steps, gates.split(units, dim=-1))
+    zr_steps = steps(gates[..., units : 3 * units])
+    state_steps, next_steps = steps(states), layout.states_after(states, 1)
     recurrent_kernels = weights[directions : 2 * directions]
     # Per direction: each step's state and the gates' columns its GEMM accumulates into.
-    if reset_after:
-        recurrent_steps = [
-            (states[d].unbind(0), gates[d, ..., units:].unbind(0), recurrent_kernels[d])
-            for d in range(directions)
-        ]
-    else:
-        recurrent_steps = [
+    columns = slice(units, None) if reset_after else slice(units, 3 * units)
+    recurrent_steps = [
+        (
+            steps(states[d], 0),
+            steps(gates[d, :, columns], 0),
+            kernel if reset_after else kernel[:, : 2 * units],
+        )
+        for d, kernel in enumerate(recurrent_kernels)
+    ]
+    if not reset_after:
+        # Per direction: each step's candidate columns, its r * h_prev and their kernel.
+        candidate_rows = [
             (
-                states[d].unbind(0),
-                gates[d, ..., units : 3 * units].unbind(0),
-                kernel[:, : 2 * units],
+                steps(gates[d, :, :units], 0),
+                steps(gates[d, :, 3 * units :], 0),
+                kernel[:, 2 * units :],
             )
             for d, kernel in enumerate(recurrent_kernels)
         ]
-        # Per direction: each step's candidate columns, its r * h_prev and their kernel.
-        candidate_rows = [
-            (gates[d, ..., :units].unbind(0), inner_steps_d.unbind(0), kernel[:, 2 * units :])
-            for d, (inner_steps_d, kernel) in enumerate(
-                zip(gates[..., 3 * units :], recurrent_kernels)
-            )
-        ]
     minus_one = states.new_full((), -1.0)
-    chunk = _steps(_PROJECT_ROWS, batch)
-    for start in range(0, time, chunk):
-        stop = min(time, start + chunk)
+    for start, stop in layout.chunks(_PROJECT_ROWS):
+        low, high = layout.offsets[start], layout.offsets[stop]
         for d, projection in enumerate(projections):
-            projection.write(gates[d, start:stop], inputs[d][start:stop])
-        if padded is not None:
-            gates[:, start:stop, :, units : 2 * units].masked_fill_(
-                padded[:, start:stop], _SATURATE
-            )
+            projection.write(gates[d, low:high], inputs[d][low:high])
         for t in range(start, stop):
             for state_rows, gate_rows, recurrent_kernel in recurrent_steps:
                 gate_rows[t].addmm_(state_rows[t], recurrent_kernel)
@@ -314,32 +540,27 @@ def _forward(inputs, initial, padding, weights, reset_after=True):
                     candidate_rows_d[t].addmm_(reset_states[t], kernel_h, alpha=2.0)
                 candidate = candidate_steps[t]
             torch.add(minus_one, candidate.sigmoid_(), alpha=2.0, out=candidate)
-            torch.lerp(candidate, state_steps[t], z_steps[t], out=state_steps[t + 1])
+            torch.lerp(candidate, state_steps[t], z_steps[t], out=next_steps[t])
     return gates, states
 
 
-# Rows (steps * batch) per chunk of the input projection, which runs just before its steps
-# (their gates are still in cache then), and of the backward's gate factors, computed at once.
+# Rows per chunk of the input projection, which runs just before its steps (their gates
+# are still in cache then), and of the backward's gate factors, computed at once.
 _PROJECT_ROWS = 1024
 _FACTOR_ROWS = 256
 
 
-def _gates_buffer(like, directions, time, batch, units):
-    """An uninitialised ``(directions, time, batch, 4 * units)`` view whose rows lie a cache
-    line further apart than their width when that width is a multiple of 512 bytes: rows a
-    power of two apart collide in the cache's sets, which slows the GEMMs that read or write
-    many rows (the weight gradients' by 10-25%)."""
+def _gates_buffer(like, directions, rows, units):
+    """An uninitialised ``(directions, rows, 4 * units)`` view whose rows lie a cache line
+    further apart than their width when that width is a multiple of 512 bytes: rows a power
+    of two apart collide in the cache's sets, which slows the GEMMs that read or write many
+    rows (the weight gradients' by 10-25%)."""
     width = 4 * units
     padding = _CACHE_LINE // like.element_size() if width * like.element_size() % 512 == 0 else 0
-    return like.new_empty(directions, time, batch, width + padding)[..., :width]
+    return like.new_empty(directions, rows, width + padding)[..., :width]
 
 
 _CACHE_LINE = 64
-
-
-def _steps(rows: int, batch: int) -> int:
-    """The steps of a chunk of about ``rows`` rows, at least one (also for an empty batch)."""
-    return max(1, -(-rows // max(batch, 1)))
 
 
 class _Projection:
@@ -361,19 +582,16 @@ class _Projection:
             self.bias_zr, self.bias_n, self.bias_g = bias[: 2 * units], bias[2 * units :], None
 
     def write(self, gates, x):
-        """``gates`` ``(steps, batch, 4 * units)`` from ``x`` ``(steps, batch, features)``."""
+        """``gates`` ``(rows, 4 * units)`` from ``x`` ``(rows, features)``."""
         units = self.units
-        steps, batch, features = x.shape
-        rows = gates.view(steps * batch, 4 * units)
-        x = x.reshape(steps * batch, features)
-        torch.addmm(self.bias_zr, x, self.kernel_zr, out=rows[:, units : 3 * units])
-        torch.addmm(self.bias_n, x, self.kernel_n, beta=2, alpha=2, out=rows[:, :units])
+        torch.addmm(self.bias_zr, x, self.kernel_zr, out=gates[:, units : 3 * units])
+        torch.addmm(self.bias_n, x, self.kernel_n, beta=2, alpha=2, out=gates[:, :units])
         if self.bias_g is not None:
-            rows[:, 3 * units :] = self.bias_g
+            gates[:, 3 * units :] = self.bias_g
 
 
 def _backward(
-    inputs, gates, states, weights, output_grad, final_grad, needs_input_grad, reset_after=True
+    inputs, gates, states, weights, state_grads, layout, needs_input_grad, reset_after=True
 ):
     """Backward through time, every direction at once, a chunk of steps at a time.
 
@@ -382,9 +600,10 @@ def _backward(
     state's gradient ``dh`` times a factor of its step: ``(1 - z)(1 - n^2)`` for ``a_n``,
     ``(h_prev - n) z (1 - z)`` for ``a_z``, that of ``a_n`` times ``r`` for ``g_n`` and times
     ``r g_n (1 - r)`` for ``a_r``. Per chunk, the factors are computed at once in the gates'
-    places; each step multiplies its factors by ``dh`` and adds ``dh z + dg @
-    recurrent_kernel.T`` to the previous state's gradient; the chunk's gate gradients then
-    add their terms to the weight gradients (``_WeightGrads``).
+    places; each step multiplies its rows' factors by ``dh`` and adds ``dh z + dg @
+    recurrent_kernel.T`` to the previous state's gradient; the chunk's gate gradients (0 in
+    the rows that ended before) then add their terms to the weight gradients
+    (``_WeightGrads``).
 
     With ``reset_after=False`` (``a_n = x_n + (r * h_prev) @ recurrent_kernel_h``), the
     factors of ``a_n`` and ``a_z`` are the same; ``r * h_prev``'s gradient ``d_rh = da_n @
@@ -392,25 +611,27 @@ def _backward(
     ``d_rh`` times ``h_prev r (1 - r)``; the previous state's gradient also gains ``d_rh r``.
 
     Args:
-        inputs: per direction, ``(time, batch, features)`` in reading order.
+        inputs: per direction, ``(rows, features)`` (``_reading_order``).
         gates, states: from ``_forward``; ``gates`` is overwritten.
         weights: the kernels, recurrent kernels and biases, per direction.
-        output_grad, final_grad: the outputs' and the final states' gradients (or ``None``).
-        needs_input_grad: also return the inputs' gradient.
+        state_grads: the states' gradients from outside the recurrence (``_StateGrads``).
+        layout: the call's ``_Layout``.
+        needs_input_grad: also return the inputs' gradients.
         reset_after: as in ``gru_sequence``.
 
     Returns:
-        ``(weight_grads, initial_grad (directions, batch, units), input_grad (time, batch,
-        features) or None)``: the kernels', recurrent kernels' and biases' gradients (per
-        direction, ``None`` for absent biases), each in its weight's memory layout.
+        ``(weight_grads, initial_grad (directions, batch, units), input_grads)``: the
+        kernels', recurrent kernels' and biases' gradients (per direction, ``None`` for
+        absent biases), each in its weight's memory layout; ``input_grads`` per direction,
+        ``(rows, features)`` like ``inputs``, or ``None``.
     """
-    directions, time, batch, width = gates.shape
+    directions, _, width = gates.shape
     units = width // 4
     kernels, recurrent_kernels = weights[:directions], weights[directions : 2 * directions]
     weight_grads = _WeightGrads(inputs, states, weights, reset_after)
-    chunk = _steps(_FACTOR_ROWS, batch)
-    state_grads = _StateGrads(output_grad, final_grad, states, chunk)
-    kept_update = gates.new_empty(directions, min(chunk, time), batch, units)
+    chunks = layout.chunks(_FACTOR_ROWS)
+    most = max(layout.offsets[stop] - layout.offsets[start] for start, stop in chunks)
+    kept_update = gates.new_empty(directions, most, units)
     work = torch.empty_like(kept_update)
     one = gates.new_ones(())
     if reset_after:
@@ -419,71 +640,90 @@ def _backward(
         kept_reset = torch.empty_like(kept_update)
         transposed = [k[:, : 2 * units].t() for k in recurrent_kernels]
         transposed_h = [k[:, 2 * units :].t() for k in recurrent_kernels]
-        reset_state_grad = gates.new_empty(directions, batch, units)
-        reset_state_grad_rows = reset_state_grad.unbind(0)
-    # The state's gradient alternates between two buffers; their views are made once.
-    buffers = [state_grads.last, torch.empty_like(state_grads.last)]
-    views = [(b, b.unsqueeze(2), b.unbind(0)) for b in buffers]
+        reset_state_grad = gates.new_empty(directions, layout.batch, units)
+    # The state's gradient alternates between two buffers. A row's stays where
+    # ``state_grads.last`` put it, in both, until the backward reaches its last step.
+    last = state_grads.last
+    buffers = [last, torch.empty_like(last) if layout.padding is None else last.clone()]
+    views = [_StepViews(b) for b in buffers]
     current = 0
-    for stop in range(time, 0, -chunk):
-        start = max(0, stop - chunk)
-        steps = stop - start
-        # Each step adds the outside gradient of the state before it: steps start - 1 on.
-        outside = state_grads.chunk(max(0, start - 1), stop - 1).unbind(1)
-        first = 1 if start == 0 else 0
-        block = gates[:, start:stop]
+    for start, stop in reversed(chunks):
+        low, high = layout.offsets[start], layout.offsets[stop]
+        rows = high - low
+
+        def steps(tensor, dim=1, start=start, stop=stop):
+            return layout.steps(tensor, dim, start, stop)
+
+        outside = state_grads.chunk(start, stop)
+        block = gates[:, low:high]
         activation, update, reset, inner = block.split(units, dim=-1)
-        z = kept_update[:, :steps].copy_(update)
-        scratch = work[:, :steps]
-        torch.sub(states[:, start:stop], activation, out=scratch)  # h_prev - n
+        z = kept_update[:, :rows].copy_(update)
+        scratch = work[:, :rows]
+        torch.sub(states[:, low:high], activation, out=scratch)  # h_prev - n
         torch.addcmul(one, activation, activation, value=-1.0, out=activation)
         activation.addcmul_(activation, z, value=-1.0)
         torch.mul(scratch, z, out=update).addcmul_(update, z, value=-1.0)
-        factors = block.view(directions, steps, batch, 4, units)
+        factors = block.view(directions, rows, 4, units)
         if reset_after:
             torch.mul(activation, reset, out=scratch)
             torch.addcmul(scratch, scratch, reset, value=-1.0, out=reset).mul_(inner)
             inner.copy_(scratch)
         else:
-            r = kept_reset[:, :steps].copy_(reset)
-            torch.addcmul(reset, reset, reset, value=-1.0, out=reset).mul_(states[:, start:stop])
+            r = kept_reset[:, :rows].copy_(reset)
+            torch.addcmul(reset, reset, reset, value=-1.0, out=reset).mul_(states[:, low:high])
             factors = factors[..., :2, :]  # those of a_n and a_z; a_r's waits for d_rh
-            candidate_grads = [block[d, ..., :units].unbind(0) for d in range(directions)]
-            r_steps, r_factors = r.unbind(1), reset.unbind(1)
+            candidate_grads = [steps(block[d, :, :units], 0) for d in range(directions)]
+            r_steps, r_factors = steps(r), steps(reset)
+        dead = layout.dead_rows(start, stop)
+        if dead is not None:
+            block.index_fill_(1, dead, 0.0)  # rows that ended before: no gradient
 
-        step_factors = factors.unbind(1)
-        step_grads = [
-            block[d, ..., units : (4 if reset_after else 3) * units].unbind(0)
-            for d in range(directions)
-        ]
-        z_steps = z.unbind(1)
-        for t in range(steps - 1, -1, -1):
-            dh, dh_per_gate, _ = views[current]
+        step_factors = steps(factors)
+        gradient_columns = slice(units, None) if reset_after else slice(units, 3 * units)
+        step_grads = [steps(block[d, :, gradient_columns], 0) for d in range(directions)]
+        z_steps = steps(z)
+        for i in range(stop - start - 1, -1, -1):
+            count = layout.counts[start + i]
+            dh, dh_per_gate, _ = views[current].cut(count)
             current ^= 1
-            previous, _, previous_rows = views[current]
-            step_factors[t].mul_(dh_per_gate)
+            previous, _, previous_rows = views[current].cut(count)
+            step_factors[i].mul_(dh_per_gate)
             if not reset_after:
-                for d in range(directions):
-                    torch.mm(candidate_grads[d][t], transposed_h[d], out=reset_state_grad_rows[d])
-                r_factors[t].mul_(reset_state_grad)
-            if start + t > 0:
-                torch.addcmul(outside[t - first], dh, z_steps[t], out=previous)
+                reset_grad = reset_state_grad[:, :count]
+                for d, reset_grad_d in enumerate(reset_grad.unbind(0)):
+                    torch.mm(candidate_grads[d][i], transposed_h[d], out=reset_grad_d)
+                r_factors[i].mul_(reset_grad)
+            if outside[i] is not None:
+                torch.addcmul(outside[i], dh, z_steps[i], out=previous)
             else:
-                torch.mul(dh, z_steps[0], out=previous)
+                torch.mul(dh, z_steps[i], out=previous)
             if not reset_after:
-                previous.addcmul_(reset_state_grad, r_steps[t])
+                previous.addcmul_(reset_grad, r_steps[i])
             for d in range(directions):
-                previous_rows[d].addmm_(step_grads[d][t], transposed[d])
+                previous_rows[d].addmm_(step_grads[d][i], transposed[d])
 
-        weight_grads.add(block, start, stop)
+        weight_grads.add(block, low, high, first=stop == layout.time)
 
-    input_grad = None
+    input_grads = None
     if needs_input_grad:
-        rows = gates.view(directions, time * batch, width)
-        for d in range(directions):
-            grad = torch.mm(rows[d, :, units:], kernels[d].t()).view(inputs[d].shape)
-            input_grad = grad if d == 0 else input_grad.add_(grad.flip(0))
-    return weight_grads.result(), buffers[current], input_grad
+        input_grads = [torch.mm(gates[d, :, units:], kernels[d].t()) for d in range(directions)]
+    return weight_grads.result(), buffers[current], input_grads
+
+
+class _StepViews:
+    """Views of a state-gradient buffer ``(directions, batch, units)`` cut to its first rows:
+    ``(rows, rows per gate (directions, rows, 1, units), each direction's rows)``, made once
+    per count."""
+
+    def __init__(self, buffer):
+        self.buffer, self.views = buffer, {}
+
+    def cut(self, rows):
+        views = self.views.get(rows)
+        if views is None:
+            b = self.buffer[:, :rows]
+            views = self.views[rows] = (b, b.unsqueeze(2), b.unbind(0))
+        return views
 
 
 class _WeightGrads:
@@ -505,32 +745,28 @@ class _WeightGrads:
         self.biases = weights[2 * directions :] if weights[-1] is not None else None
         self.sums = None
 
-    def add(self, block, start, stop):
-        """Adds steps ``start`` to ``stop - 1``, whose gate gradients ``block``, ``(directions,
-        steps, batch, 4 * units)`` ``[da_n | da_z | da_r | dg_n]`` (``[da_n | da_z | da_r | r
-        * h_prev]`` with ``reset_after=False``), become ``[da_n | da_z | da_r | da_n]``."""
-        directions, steps, batch, width = block.shape
-        units = width // 4
-        rows = block.view(directions, steps * batch, width)
-        first = stop == self.inputs[0].shape[0]
-        for d in range(directions):
-            h_prev = self.states[d, start:stop].reshape(steps * batch, units).t()
+    def add(self, block, low, high, first):
+        """Adds the gates' rows ``low`` to ``high - 1``, whose gradients ``block``,
+        ``(directions, rows, 4 * units)`` ``[da_n | da_z | da_r | dg_n]`` (``[da_n | da_z |
+        da_r | r * h_prev]`` with ``reset_after=False``), become ``[da_n | da_z | da_r |
+        da_n]``; ``first``: the first rows added."""
+        units = block.shape[-1] // 4
+        for d in range(self.directions):
+            h_prev = self.states[d, low:high].t()
             grad = self.recurrent_kernels[d]
             if self.reset_after:
-                _add_product(grad, h_prev, rows[d, :, units:], first)
+                _add_product(grad, h_prev, block[d, :, units:], first)
             else:
-                _add_product(grad[:, : 2 * units], h_prev, rows[d, :, units : 3 * units], first)
-                reset_states = rows[d, :, 3 * units :].t()
-                _add_product(grad[:, 2 * units :], reset_states, rows[d, :, :units], first)
+                _add_product(grad[:, : 2 * units], h_prev, block[d, :, units : 3 * units], first)
+                reset_states = block[d, :, 3 * units :].t()
+                _add_product(grad[:, 2 * units :], reset_states, block[d, :, :units], first)
         if self.biases is not None:
-            sums = rows.sum(dim=1)
+            sums = block.sum(dim=1)
             self.sums = sums if first else self.sums.add_(sums)
         # [da_z | da_r | da_n] side by side, the kernels' column order: one GEMM each.
         block[..., 3 * units :] = block[..., :units]
-        for d in range(directions):
-            x = self.inputs[d][start:stop]
-            x = x.reshape(steps * batch, x.shape[-1])
-            _add_product(self.kernels[d], x.t(), rows[d, :, units:], first)
+        for d in range(self.directions):
+            _add_product(self.kernels[d], self.inputs[d][low:high].t(), block[d, :, units:], first)
 
     def result(self):
         """The kernels', recurrent kernels' and biases' gradients (``None`` for absent biases)."""
@@ -577,7 +813,7 @@ def _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad):
             weights[:directions],
             weights[directions : 2 * directions],
             None if weights[-1] is None else weights[2 * directions :],
-            ctx.padding,
+            ctx.layout.padding,
             ctx.reset_after,
         )
         pairs = [(o, g) for o, g in ((outputs, output_grad), (final, final_grad)) if g is not None]
@@ -625,8 +861,12 @@ def reference_gru_sequence(
             else:
                 candidate = torch.tanh(x_h + (r * h) @ recurrent_kernel[:, 2 * units :])
             new = torch.lerp(candidate, h, z)
-            h = new if skip is None else torch.where(skip[t].unsqueeze(-1), h, new)
-            states.append(h)
+            if skip is None:
+                h = new
+                states.append(h)
+            else:  # the state passes the padding unchanged; the outputs there are 0
+                h = torch.where(skip[t].unsqueeze(-1), h, new)
+                states.append(h.masked_fill(skip[t].unsqueeze(-1), 0.0))
         sequence = torch.stack(states)
         outputs.append(sequence if d == 0 else sequence.flip(0))
         finals.append(h)

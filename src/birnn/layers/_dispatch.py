@@ -22,10 +22,11 @@ Within a fused call it also picks:
   GRU on GPU, under ``torch.compile``, ``torch.export``, ONNX tracing). A GRU
   with ``reset_after=False`` has no PyTorch kernel: it runs fused only where
   birnn's does, else in the step loop;
-- length buckets (``_buckets``): a right-padded CPU mask of 8 or more rows whose
-  lengths differ enough, by a cost model measured on CPU, runs as 2-4 calls,
-  each cut to its longest row (not with a per-row input dropout mask, nor under
-  functorch or forward-mode AD);
+- length buckets (``_buckets``), for PyTorch's kernels: a right-padded CPU mask of 8
+  or more rows whose lengths differ enough, by a cost model measured on CPU, runs
+  as 2-4 calls, each cut to its longest row (not with a per-row input dropout mask,
+  nor under functorch or forward-mode AD). birnn's GRU kernel needs none: under a
+  mask it works on each step's rows that have the step only;
 - no mask at all when every step of a CPU mask is valid (``_has_full_mask``).
 
 Every path returns outputs in input time order.
@@ -236,6 +237,15 @@ def _kernel(mode: str, x: torch.Tensor, *cells: _Cell) -> str:
     return "birnn" if _gru_cpu.runs(x, weights) else "torch"
 
 
+def _buckets_for(kernel: str, mode: str, cell: _Cell, x: torch.Tensor, mask) -> list | None:
+    """The length buckets of a fused call (``_buckets``), or ``None`` for one call. birnn's
+    GRU kernel skips the padding itself (``_gru_cpu``): only PyTorch's kernels split."""
+    if kernel != "torch":
+        return None
+    model = (torch.is_grad_enabled(), mode, cell.units, x.shape[-1])
+    return _buckets.buckets_for(x, mask, model)
+
+
 # -- running --------------------------------------------------------------------------------
 
 
@@ -244,10 +254,7 @@ def _run_pair(first: Direction, second: Direction, mode: str) -> Outputs:
     kernel = _kernel(mode, reading.x, reading.cell, reverse.cell)
     weights = reading.cell._weights(), reverse.cell._weights()
 
-    units, features = reading.cell.units, reading.x.shape[-1]
-    buckets = _buckets.buckets_for(
-        reading.x, reading.mask, (kernel, torch.is_grad_enabled(), mode, units, features)
-    )
+    buckets = _buckets_for(kernel, mode, reading.cell, reading.x, reading.mask)
     final_states = first.wants_states or second.wants_states
 
     def run(x, mask, states):
@@ -292,8 +299,7 @@ def _run_one(direction: Direction, mode: str | None):
         zero_output = direction.zero_output_for_mask
         buckets = None
         if input_dropout is None:  # per-row dropout masks would need slicing too
-            model = (kernel, torch.is_grad_enabled(), mode, cell.units, x.shape[-1])
-            buckets = _buckets.buckets_for(x, mask, model)
+            buckets = _buckets_for(kernel, mode, cell, x, mask)
         if buckets is None:
             outputs, (states,) = run(x, mask, [states])
         else:
