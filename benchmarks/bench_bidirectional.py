@@ -18,6 +18,13 @@ takes the mask, raw PyTorch takes packed sequences, the Keras versions take the 
 contenders of one configuration run in the same process in turn, round after round, and each
 reports the median of its rounds; every ratio is of two such medians.
 
+Before each timed call, Python's cyclic garbage collector is run, untimed, over its two young
+generations (``gc.collect(1)``). Otherwise a call that allocates many Python objects (birnn's
+steps make a tensor view each) collects, at its first young-generation collection, the cyclic
+garbage the previous contender left: TensorFlow's step leaves about 840 objects, which cost the
+next birnn call about 2 ms. Each call still pays for the collections its own allocations
+trigger.
+
 Timings use CPU time by default (``--clock wall`` for elapsed time): with one thread
 (``--threads 1``, the default) that is the step's own compute, which other load on a shared
 machine inflates far less than wall time. It is the calling thread's CPU time for the torch
@@ -42,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import json
 import os
 import platform
@@ -244,6 +252,9 @@ def interleaved_medians(functions: dict, rounds: int, warmup: int) -> dict[str, 
     for index in range(warmup + rounds):
         for name, function in functions.items():
             clock = clocks[name]
+            # Python's young generations are collected before each timed call, untimed: the
+            # call then collects its own garbage only (see the module docstring).
+            gc.collect(1)
             start = clock()
             function()
             elapsed = clock() - start

@@ -244,11 +244,19 @@ def _padding_column(mode: str, like: torch.Tensor) -> torch.Tensor:
     return column
 
 
-def _zero_at_padding(mode: str, packed_outputs: torch.Tensor, mask: torch.Tensor):
-    """Right-padded outputs with zeros at the padding (the LSTM's are exactly 0 already)."""
-    if mode == "LSTM":
+def _zero_at_padding(
+    mode: str, kernel: str, packed_outputs: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Right-padded outputs with zeros at the padding (``_zero_padded``: already)."""
+    if _zero_padded(mode, kernel):
         return packed_outputs
     return packed_outputs * mask.unsqueeze(-1).to(packed_outputs.dtype)
+
+
+def _zero_padded(mode: str, kernel: str) -> bool:
+    """Whether the kernel's outputs at the packed padding are exactly 0: the LSTM's (its
+    output gate is saturated shut there) and birnn's GRU kernel's (it skips the padding)."""
+    return mode == "LSTM" or kernel == "birnn"
 
 
 def run(
@@ -303,7 +311,7 @@ def run(
     last = gather_steps(packed_outputs, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
     final[0] = torch.where(has_steps, last, states[0])
     if right_padded and zero_output_for_mask:
-        return _zero_at_padding(mode, packed_outputs, mask), final
+        return _zero_at_padding(mode, kernel, packed_outputs, mask), final
 
     # Keras's output at step t is the output after the last valid step <= t (0 before any).
     seen = mask.long().cumsum(dim=1)  # ONNX's CumSum takes no bool
@@ -396,7 +404,7 @@ def run_pair(
     packed_outputs = packed_outputs.transpose(0, 1)
 
     if return_sequences and right_padded and not final_states:
-        return _zero_at_padding(mode, packed_outputs, mask), None, None
+        return _zero_at_padding(mode, kernel, packed_outputs, mask), None, None
     lengths = mask.sum(dim=1) if lengths is None else lengths
     forward_final, backward_final = _per_direction(final)
     has_steps = (lengths > 0).unsqueeze(-1)
@@ -415,10 +423,10 @@ def run_pair(
         return outputs * has_steps.to(outputs.dtype), forward_final, backward_final
 
     if right_padded:
-        return _zero_at_padding(mode, packed_outputs, mask), forward_final, backward_final
+        return _zero_at_padding(mode, kernel, packed_outputs, mask), forward_final, backward_final
     # Both directions' outputs at valid step t sit at packed position (valid steps <= t) - 1.
     index = mask.long().cumsum(dim=1) - 1  # ONNX's CumSum takes no bool
-    if lstm:
+    if _zero_padded(mode, kernel):
         # Both are exactly 0 at a padded position: point masked steps at the last one.
         outputs = gather_steps(packed_outputs, index.masked_fill(~mask, time - 1))
         return outputs, forward_final, backward_final

@@ -265,7 +265,8 @@ class GRU(_CellLayer):
     in eager mode, outside autocast, on birnn's own GRU kernel, ``reset_after`` either way;
     elsewhere (GPU, ``torch.compile``, export) on PyTorch's GRU kernel with
     ``reset_after=True``, and in the step loop with ``reset_after=False``, which PyTorch has
-    no kernel for.
+    no kernel for. Under a mask birnn's kernel skips the padding: each step works on the
+    rows that have it only, so a batch of mixed lengths costs about its valid steps.
 
     Args:
         units: positive int, the size of the output and state.
