@@ -18,6 +18,11 @@ takes the mask, raw PyTorch takes packed sequences, the Keras versions take the 
 contenders of one configuration run in the same process in turn, round after round, and each
 reports the median of its rounds; every ratio is of two such medians.
 
+The contenders run in a new (seeded) order each round: a call right after raw PyTorch's packed
+sequences runs about 2 ms slower at B=16, T=200, whichever contender it is (that step leaves
+the allocator and caches in a state that costs the next one), so a fixed order charges one
+contender that cost every round.
+
 Before each timed call, Python's cyclic garbage collector is run, untimed, over its two young
 generations (``gc.collect(1)``). Otherwise a call that allocates many Python objects (birnn's
 steps make a tensor view each) collects, at its first young-generation collection, the cyclic
@@ -53,6 +58,7 @@ import gc
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -246,12 +252,16 @@ def _clock(contender: str):
 
 
 def interleaved_medians(functions: dict, rounds: int, warmup: int) -> dict[str, float]:
-    """Median milliseconds of each function, the functions run in turn, round after round."""
+    """Median milliseconds of each function, the functions run in turn, round after round,
+    in a new order each round (see the module docstring)."""
     times: dict[str, list[float]] = {name: [] for name in functions}
     clocks = {name: _clock(name) for name in functions}
+    order = random.Random(0)
+    names = list(functions)
     for index in range(warmup + rounds):
-        for name, function in functions.items():
-            clock = clocks[name]
+        order.shuffle(names)
+        for name in names:
+            function, clock = functions[name], clocks[name]
             # Python's young generations are collected before each timed call, untimed: the
             # call then collects its own garbage only (see the module docstring).
             gc.collect(1)

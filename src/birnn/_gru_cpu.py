@@ -168,6 +168,7 @@ class _Layout:
         offsets: each block's first row: step ``t``'s gates and the states before it start
             at ``offsets[t]``; the states buffer has ``offsets[-1]`` rows (a row of zeros
             last under padding).
+        rows: the gates buffer's rows, ``offsets[time]``.
         padding: the ``(time, batch)`` padding, or ``None``.
         order, inverse: ``(batch,)`` the rows by length, longest first, and each row's place
             in that order; ``None`` when the rows are sorted already.
@@ -178,6 +179,8 @@ class _Layout:
             block.
         ends: per direction, the position of each sorted row's last step (rows with steps).
         final: ``(batch,)`` each row's final state's row.
+        dead: the gates' rows of rows that ended before their step, ascending (``None``
+            without padding).
     """
 
     def __init__(self, batch, counts, blocks, padding=None):
@@ -191,10 +194,12 @@ class _Layout:
     @staticmethod
     @functools.lru_cache(maxsize=64)
     def unmasked(time: int, batch: int) -> _Layout:
+        """Every row has every step (kept: the same for every call of that shape)."""
         return _Layout(batch, [batch] * time, [batch] * (time + 1))
 
     @staticmethod
     def masked(padding: torch.Tensor, directions: int) -> _Layout:
+        """The layout of one or two directions over ``padding`` (``gru_sequence``'s)."""
         lengths = (~padding).sum(dim=0).numpy()
         batch = len(lengths)
         order = np.argsort(-lengths, kind="stable")
