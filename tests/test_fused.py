@@ -445,6 +445,21 @@ def test_a_mask_changed_in_place_between_calls_is_read_again():
         torch.testing.assert_close(output, expected, **TOLERANCE)
 
 
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_a_batch_without_a_valid_step_trains_like_the_step_loop(kind, bidirectional):
+    # Every row empty: birnn's GRU kernel runs no step; the loss still backpropagates, to
+    # the same (zero) gradients as the step loop's, and the initial states pass through.
+    inner = LAYERS[kind](3, return_sequences=True, return_state=True)
+    layer = Bidirectional(inner) if bidirectional else inner
+    count = {"lstm": 2}.get(kind, 1) * (2 if bidirectional else 1)
+    x, _, initial_state = random_inputs(layer, (2, 4, 2), 3, "none", count, seed=0)
+    mask = torch.zeros(2, 4, dtype=torch.bool)
+    fused = run_and_differentiate(layer, x, mask, initial_state)
+    loop = run_and_differentiate(step_loop_twin(layer, (2, 4, 2)), x, mask, initial_state)
+    assert_same(fused, loop)
+
+
 def test_masked_call_under_inference_mode():
     # Inference tensors have no version counter: their mask layout is read every call.
     layer = Bidirectional(GRU(3, return_sequences=True, reset_after=False))

@@ -131,9 +131,6 @@ def gru_sequence(
         layout = _Layout.unmasked(*x.shape[:2])
     else:
         layout = _Layout.masked(padding, directions)
-        if layout.time == 0:  # no row has a step
-            units = recurrent_kernels[0].shape[0]
-            return x.new_zeros(*x.shape[:2], directions * units), initial.clone()
     # Named for profilers (PyTorch's own kernels show as aten::gru).
     with torch.profiler.record_function(_PROFILER_NAMES[directions]):
         tensors = [x, initial, *kernels, *recurrent_kernels, *bias_list]
@@ -296,6 +293,10 @@ class _GRUSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, initial, layout, training, reset_after, *weights):
+        ctx.layout = layout
+        if layout.time == 0:  # no row has a step: zeros, and the initial states
+            ctx.save_for_backward(x, *weights)
+            return x.new_zeros(*x.shape[:2], initial.shape[0] * initial.shape[2]), initial.clone()
         inputs = _reading_order(x, len(weights) // 3, layout)
         gates, states = _forward(inputs, _sorted(initial, layout), layout, weights, reset_after)
         if training:
@@ -304,11 +305,19 @@ class _GRUSequence(torch.autograd.Function):
             # gates' gradients through ``.data`` (outside autograd's version count, which would
             # refuse a second backward); a second backward (retain_graph) recomputes them.
             ctx.save_for_backward(states, x, initial, gates, *weights, *inputs)
-            ctx.layout, ctx.reset_after, ctx.gates_overwritten = layout, reset_after, False
+            ctx.reset_after, ctx.gates_overwritten = reset_after, False
         return _outputs_in_time_order(states, layout, x.shape[0]), _final_states(states, layout)
 
     @staticmethod
     def backward(ctx, output_grad, final_grad):
+        if ctx.layout.time == 0:  # the final states are the initial ones; the rest take 0
+            x, *weights = ctx.saved_tensors
+            zeros = [
+                None if w is None or not needed else torch.zeros_like(w)
+                for w, needed in zip(weights, ctx.needs_input_grad[_WEIGHTS:])
+            ]
+            input_grad = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
+            return (input_grad, final_grad, None, None, None, *zeros)
         states, x, initial, gates, *rest = ctx.saved_tensors
         directions = len(ctx.needs_input_grad[_WEIGHTS:]) // 3
         weights, inputs = rest[: 3 * directions], rest[3 * directions :]
