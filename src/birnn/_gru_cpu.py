@@ -437,10 +437,12 @@ class _StateGrads:
                 self.last[1] = output_grad[0, :, units:]
         else:
             self.last = states.new_zeros(directions, batch, units)
-            flat = output_grad.reshape(-1, output_grad.shape[-1])
+            # Rows by position (a copy, once, when the gradient is a transposed view).
+            self.output_grad = output_grad.reshape(-1, output_grad.shape[-1])
             for d, ends in enumerate(layout.ends):
                 out = self.last[d, : len(ends)]
-                torch.index_select(flat[:, d * units : (d + 1) * units], 0, ends, out=out)
+                columns = self.output_grad[:, d * units : (d + 1) * units]
+                torch.index_select(columns, 0, ends, out=out)
         if final_grad is not None:
             self.last += final_grad if layout.order is None else final_grad[:, layout.order]
 
@@ -464,9 +466,8 @@ class _StateGrads:
                 reversed_steps = _reversed(time)[first - 1 : stop - 1]
                 torch.index_select(self.output_grad[..., units:], 0, reversed_steps, out=steps[1])
             else:
-                flat = self.output_grad.reshape(-1, self.output_grad.shape[-1])
                 for d, outside in enumerate(layout.outside):
-                    columns = flat[:, d * units : (d + 1) * units]
+                    columns = self.output_grad[:, d * units : (d + 1) * units]
                     torch.index_select(
                         columns, 0, outside[low - batch : high - batch], out=chunk[d]
                     )
