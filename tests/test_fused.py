@@ -456,8 +456,19 @@ def test_a_batch_without_a_valid_step_trains_like_the_step_loop(kind, bidirectio
     x, _, initial_state = random_inputs(layer, (2, 4, 2), 3, "none", count, seed=0)
     mask = torch.zeros(2, 4, dtype=torch.bool)
     fused = run_and_differentiate(layer, x, mask, initial_state)
-    loop = run_and_differentiate(step_loop_twin(layer, (2, 4, 2)), x, mask, initial_state)
+    twin = step_loop_twin(layer, (2, 4, 2))
+    loop = run_and_differentiate(twin, x, mask, initial_state)
     assert_same(fused, loop)
+    # A gradient penalty differentiates the gradients again (to zeros, too).
+    penalties = []
+    for model in (layer, twin):
+        inputs = x.clone().requires_grad_()
+        result = model(inputs, mask=mask, initial_state=initial_state)
+        outputs = result if isinstance(result, list) else [result]
+        (grad,) = torch.autograd.grad(sum(o.sum() for o in outputs), inputs, create_graph=True)
+        penalties.append(torch.autograd.grad(grad.square().sum(), model.trainable_weights))
+    for a, b in zip(*penalties, strict=True):
+        torch.testing.assert_close(a, b, **TOLERANCE)
 
 
 def test_masked_call_under_inference_mode():

@@ -286,3 +286,13 @@ def test_masked_steps_multiply_only_the_rows_that_have_them():
     counts = [3, 2, 2] + [1] * 7
     assert sorted(steps["forward"]) == sorted(counts * 2)
     assert sorted(steps["backward"]) == sorted(counts * 2)
+
+
+def test_only_the_layouts_of_short_unmasked_calls_are_kept():
+    # A kept layout holds lists as long as its steps: long calls build theirs each time.
+    _gru_cpu._kept_unmasked.cache_clear()
+    for time in (5, _gru_cpu._KEPT_STEPS + 1, 5):
+        case = make_case(time=time, batch=1, features=1, units=1, directions=1)
+        gru_sequence(*case)
+    info = _gru_cpu._kept_unmasked.cache_info()
+    assert (info.currsize, info.hits) == (1, 1)

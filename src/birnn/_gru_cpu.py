@@ -29,7 +29,7 @@ two apart collide in the cache's sets and slow the GEMMs that read or write them
 
 Under a mask the caller packs each row's valid steps to the front (``padding`` marks
 the rest), and the kernel skips the padding as PyTorch's packed sequences do
-(``_Rows``): it runs the rows sorted by length, longest first, for as many steps as
+(``_Layout``): it runs the rows sorted by length, longest first, for as many steps as
 the longest has; the second direction reads each row from its own last valid step;
 so the rows that have a step are always the first few, and every step's GEMMs and
 elementwise ops work on those only. A batch of long-tailed lengths costs about its
@@ -189,9 +189,11 @@ class _Layout:
         self._views, self._chunks = {}, {}
 
     @staticmethod
-    @functools.lru_cache(maxsize=64)
     def unmasked(time: int, batch: int) -> _Layout:
-        """Every row has every step (kept: the same for every call of that shape)."""
+        """Every row has every step. Kept for calls of up to ``_KEPT_STEPS`` steps (the same
+        for every call of that shape; it holds a few lists as long as the steps)."""
+        if time <= _KEPT_STEPS:
+            return _kept_unmasked(time, batch)
         return _Layout(batch, [batch] * time, [batch] * (time + 1))
 
     @staticmethod
@@ -287,15 +289,23 @@ class _Layout:
         return self.dead[low:high] - self.offsets[start] if high > low else None
 
 
+_KEPT_STEPS = 1024
+
+
+@functools.lru_cache(maxsize=32)
+def _kept_unmasked(time: int, batch: int) -> _Layout:
+    return _Layout(batch, [batch] * time, [batch] * (time + 1))
+
+
 class _GRUSequence(torch.autograd.Function):
     """The kernel as an autograd function; its backward is the hand-written one, or, when a
     graph of the gradients is asked for (``create_graph=True``), a differentiable replay."""
 
     @staticmethod
     def forward(ctx, x, initial, layout, training, reset_after, *weights):
-        ctx.layout = layout
+        ctx.layout, ctx.reset_after = layout, reset_after
         if layout.time == 0:  # no row has a step: zeros, and the initial states
-            ctx.save_for_backward(x, *weights)
+            ctx.save_for_backward(x, initial, *weights)
             return x.new_zeros(*x.shape[:2], initial.shape[0] * initial.shape[2]), initial.clone()
         inputs = _reading_order(x, len(weights) // 3, layout)
         gates, states = _forward(inputs, _sorted(initial, layout), layout, weights, reset_after)
@@ -305,13 +315,15 @@ class _GRUSequence(torch.autograd.Function):
             # gates' gradients through ``.data`` (outside autograd's version count, which would
             # refuse a second backward); a second backward (retain_graph) recomputes them.
             ctx.save_for_backward(states, x, initial, gates, *weights, *inputs)
-            ctx.reset_after, ctx.gates_overwritten = reset_after, False
+            ctx.gates_overwritten = False
         return _outputs_in_time_order(states, layout, x.shape[0]), _final_states(states, layout)
 
     @staticmethod
     def backward(ctx, output_grad, final_grad):
         if ctx.layout.time == 0:  # the final states are the initial ones; the rest take 0
-            x, *weights = ctx.saved_tensors
+            x, initial, *weights = ctx.saved_tensors
+            if torch.is_grad_enabled():
+                return _replayed_gradients(ctx, x, initial, weights, output_grad, final_grad)
             zeros = [
                 None if w is None or not needed else torch.zeros_like(w)
                 for w, needed in zip(weights, ctx.needs_input_grad[_WEIGHTS:])
@@ -635,10 +647,11 @@ def _backward(
         reset_after: as in ``gru_sequence``.
 
     Returns:
-        ``(weight_grads, initial_grad (directions, batch, units), input_grads)``: the
-        kernels', recurrent kernels' and biases' gradients (per direction, ``None`` for
-        absent biases), each in its weight's memory layout; ``input_grads`` per direction,
-        ``(rows, features)`` like ``inputs``, or ``None``.
+        ``(weight_grads, initial_grad, input_grads)``: the kernels', recurrent kernels' and
+        biases' gradients (per direction, ``None`` for absent biases), each in its weight's
+        memory layout; the initial states' ``(directions, batch, units)``, the rows in the
+        layout's order (``_Layout.order``); and per direction the inputs' ``(rows,
+        features)``, like ``inputs``, or ``None``.
     """
     directions, _, width = gates.shape
     units = width // 4
