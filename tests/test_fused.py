@@ -25,6 +25,15 @@ LAYERS = {
     "simple_relu": lambda units, **kw: SimpleRNN(units, activation="relu", **kw),
 }
 MASKS = ("none", "right", "left", "holes")
+# What the hypothesis tests draw for every call: units, mask, initial states or not,
+# (batch, time, features) and the random inputs' seed.
+CALLS = {
+    "units": st.integers(1, 4),
+    "mask_kind": st.sampled_from(MASKS),
+    "with_initial_state": st.booleans(),
+    "shape": st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3)),
+    "seed": st.integers(0, 2**16),
+}
 
 
 KERNELS = ("aten::lstm", "aten::gru", "aten::rnn_tanh", "aten::rnn_relu")
@@ -127,16 +136,12 @@ def random_inputs(layer, shape, units, mask_kind, state_count, seed):
 @settings(deadline=None, max_examples=40)
 @given(
     kind=st.sampled_from(sorted(LAYERS)),
-    units=st.integers(1, 4),
     use_bias=st.booleans(),
     merge_mode=st.sampled_from(["concat", "sum", "mul", "ave", None]),
     return_sequences=st.booleans(),
     return_state=st.booleans(),
     go_backwards=st.booleans(),
-    mask_kind=st.sampled_from(MASKS),
-    with_initial_state=st.booleans(),
-    shape=st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3)),
-    seed=st.integers(0, 2**16),
+    **CALLS,
 )
 def test_bidirectional_fused_matches_step_loop(
     kind,
@@ -176,14 +181,10 @@ def test_bidirectional_fused_matches_step_loop(
 @settings(deadline=None, max_examples=30)
 @given(
     kind=st.sampled_from(sorted(LAYERS)),
-    units=st.integers(1, 4),
     return_sequences=st.booleans(),
     zero_output_for_mask=st.booleans(),
     go_backwards=st.booleans(),
-    mask_kind=st.sampled_from(MASKS),
-    with_initial_state=st.booleans(),
-    shape=st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3)),
-    seed=st.integers(0, 2**16),
+    **CALLS,
 )
 def test_single_layer_fused_matches_step_loop(
     kind,
@@ -501,13 +502,9 @@ def loop_layer(kind, units, **kwargs):
 @settings(deadline=None, max_examples=30)
 @given(
     kind=st.sampled_from(sorted(LAYERS) + ["lstm_hard_sigmoid"]),
-    units=st.integers(1, 4),
     use_bias=st.booleans(),
     return_sequences=st.booleans(),
-    mask_kind=st.sampled_from(MASKS),
-    with_initial_state=st.booleans(),
-    shape=st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3)),
-    seed=st.integers(0, 2**16),
+    **CALLS,
 )
 def test_paired_step_loop_equals_each_direction_on_its_own(
     kind, units, use_bias, return_sequences, mask_kind, with_initial_state, shape, seed

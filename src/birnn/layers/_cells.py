@@ -425,30 +425,25 @@ class _Cell(Layer):
             >>> output.shape
             torch.Size([2, 1, 2])
         """
-        if not self._pairs_with(other):
+        if not self._same_math(other):
             return None
-        stacked = [
-            None if mine is None else torch.stack([mine, theirs])
-            for mine, theirs in zip(self._loop_weights(), other._loop_weights())
-        ]
+        if self._dropout_masks[1] is not None or other._dropout_masks[1] is not None:
+            return None  # recurrent dropout: each cell's own step
+        weights = self._loop_weights(), other._loop_weights()
+        if not alike_weights(*weights):
+            return None
+        stacked = [None if a is None else torch.stack((a, b)) for a, b in zip(*weights)]
         return functools.partial(self._loop_step(), *stacked)
 
-    def _pairs_with(self, other: nn.Module) -> bool:
-        same_math = (
+    def _same_math(self, other: nn.Module) -> bool:
+        """Same class, units, activations and ``reset_after`` (for a GRU)."""
+        return (
             type(other) is type(self)
             and other.units == self.units
             and other.activation == self.activation
             and getattr(other, "recurrent_activation", None)
             == getattr(self, "recurrent_activation", None)
             and getattr(other, "reset_after", None) == getattr(self, "reset_after", None)
-        )
-        recurrent_dropout = (
-            self._dropout_masks[1] is not None or other._dropout_masks[1] is not None
-        )
-        return (
-            same_math
-            and not recurrent_dropout
-            and alike_weights(self._loop_weights(), other._loop_weights())
         )
 
     def _loop_step(self) -> Callable:
